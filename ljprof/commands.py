@@ -1,0 +1,232 @@
+"""What each task does, as plain functions that return or raise.
+
+`tasks.py` only maps options onto these and turns LjprofError into an exit
+status. Human output goes to the `out` stream the caller passes in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from ljprof import docker_engine
+from ljprof.config import load_config
+from ljprof.console import BuildDisplay
+from ljprof.context import write_context_dir
+from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
+from ljprof.model import Config, ImageRecipe
+from ljprof.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
+
+STATE_DIR = REPO_ROOT / ".ljprof"  # build logs and cached image facts; git-ignored
+IMAGE_INFO_PATH = "/usr/share/ljprof/image.json"
+
+
+def check(config_path: str | Path, out: TextIO) -> Config:
+    """Validate profiles.yml and say what it defines."""
+    config = load_config(config_path)
+    out.write(f"{config_path}: valid; {len(config.images)} image recipe(s)\n")
+    for recipe in config.images.values():
+        out.write(f"  {recipe.name}: {describe_recipe(recipe)}\n")
+    return config
+
+
+def describe_recipe(recipe: ImageRecipe) -> str:
+    lj = recipe.luajit
+    source = f"local tree {lj.path}" if lj.path else f"{lj.git} @ {lj.ref}"
+    rocks = " ".join(recipe.rocks) or "no rocks"
+    return f"{recipe.base}; LuaJIT from {source}; LuaRocks from {recipe.luarocks.source}; {rocks}"
+
+
+def select_recipe(config: Config, name: str) -> ImageRecipe:
+    if name not in config.images:
+        known = ", ".join(sorted(config.images))
+        raise ConfigError(f"{config.path}: there is no image recipe '{name}'\n  hint: known recipes: {known}")
+    return config.images[name]
+
+
+def resolve_plan(config_path: str | Path, image: str, options: Mapping[str, str | None],
+                 environ: Mapping[str, str]) -> tuple[BuildPlan, Overrides]:
+    """profiles.yml + LJPROF_* variables + task options -> the build plan."""
+    config = load_config(config_path)
+    recipe = select_recipe(config, image)
+    overrides = collect_overrides(environ, options)
+    return plan_build(recipe, overrides), overrides
+
+
+def print_plan(plan: BuildPlan, overrides: Overrides, out: TextIO) -> None:
+    """The resolved build, before any work starts."""
+    r, args = plan.recipe, plan.build_args
+    lj = r.luajit
+    source = f"local tree {lj.path}" if lj.path else f"{lj.git} @ {lj.ref}"
+    out.write(f"image '{r.name}' -> {plan.tag}\n")
+    out.write(f"  base      {r.base}\n")
+    out.write(f"  luajit    {source} (build: {args['LUAJIT_BUILD']})\n")
+    rocks = " ".join(r.rocks) or "none"
+    out.write(f"  luarocks  from {r.luarocks.source} {r.luarocks.version}; rocks: {rocks}\n")
+    out.write(f"  network   {plan.network or 'default'}\n")
+    for line in overrides.describe():
+        out.write(f"  override  {line}\n")
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    tag: str
+    image_id: str
+    built: bool
+    seconds: float
+    log: Path | None
+
+
+def build(config_path: str | Path, image: str, options: Mapping[str, str | None], environ: Mapping[str, str],
+          out: TextIO, rebuild: bool = False) -> BuildOutcome:
+    """Build the recipe's image unless an image with its content hash exists."""
+    started = time.monotonic()
+    plan, overrides = resolve_plan(config_path, image, options, environ)
+    print_plan(plan, overrides, out)
+    client = docker_engine.connect()
+    existing = docker_engine.find_image(client, plan.tag)
+    if existing is not None and not rebuild:
+        seconds = time.monotonic() - started
+        out.write(f"up to date: {plan.tag} ({existing.short_id}); nothing to build ({seconds:.2f}s)\n")
+        return BuildOutcome(plan.tag, existing.id, built=False, seconds=seconds, log=None)
+
+    log_path = STATE_DIR / "logs" / f"build-{plan.recipe.name}-{plan.content_hash[:12]}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    out.write(f"building {plan.tag} (full log: {log_path})\n")
+    display = BuildDisplay(out)
+    try:
+        with log_path.open("w", encoding="utf-8") as log:
+            image_id = docker_engine.build_image(client, plan, display, log)
+    finally:
+        display.finish()
+    facts = image_facts(client, plan.tag, image_id)
+    seconds = time.monotonic() - started
+    out.write(f"built {plan.tag} ({image_id[7:19]}) in {seconds:.0f}s\n")
+    out.write(format_facts(facts))
+    return BuildOutcome(plan.tag, image_id, built=True, seconds=seconds, log=log_path)
+
+
+def image_facts(client: Any, tag: str, image_id: str) -> dict[str, Any]:
+    """The image's /usr/share/ljprof/image.json, cached on the host by image id."""
+    cache = STATE_DIR / "images" / f"{image_id.replace('sha256:', '')}.json"
+    if cache.is_file():
+        return dict(json.loads(cache.read_text(encoding="utf-8")))
+    code, output = docker_engine.run_command(client, tag, ["cat", IMAGE_INFO_PATH])
+    if code != 0:
+        raise DockerUnavailable(f"{tag} has no readable {IMAGE_INFO_PATH} (exit {code}): {output.strip()}")
+    facts = dict(json.loads(output))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(facts, indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(cache)
+    return facts
+
+
+def format_facts(facts: dict[str, Any]) -> str:
+    lj = facts["luajit"]
+    feats = facts["features"]
+    rocks = facts["luarocks"]
+
+    def profiler(name: str) -> str:
+        f = feats[name]
+        if f["works"]:
+            return f"{name}: works"
+        return f"{name}: {'present but fails' if f['present'] else 'absent'}"
+
+    metrics = feats["getmetrics"]
+    lines = [
+        f"  LuaJIT    {lj['version']} ({lj['arch']}, {lj['build_system']} build, "
+        f"JIT {'on' if lj['jit_enabled'] else 'off'})",
+        f"  commit    {lj['commit'] or 'unknown (local tree without git)'}",
+        f"  source    {lj['source']}{' @ ' + lj['ref'] if lj['ref'] else ''}",
+        f"  profilers {profiler('memprof')}; {profiler('sysprof')}; getmetrics: "
+        + (f"{len(metrics['keys'])} metrics" if metrics["present"] else "absent"),
+        f"  LuaRocks  {rocks['version'] or 'none'} (from {rocks['from']}); "
+        + (", ".join(f"{r['name']} {r['version']}" for r in rocks["rocks"]) or "no rocks"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def images(out: TextIO, as_json: bool = False) -> list[dict[str, Any]]:
+    """ljprof's images with what each reports about itself."""
+    client = docker_engine.connect()
+    rows = []
+    for image in sorted(docker_engine.managed_images(client), key=lambda i: i.tags[0] if i.tags else i.id):
+        tag = image.tags[0] if image.tags else image.id
+        facts = image_facts(client, tag, image.id)
+        rows.append({"tag": tag, "id": image.id, "created": image.attrs.get("Created", ""),
+                     "recipe": image.labels.get(LABEL_RECIPE, ""), "hash": image.labels.get(LABEL_HASH, ""),
+                     "facts": facts})
+    if as_json:
+        out.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+        return rows
+    if not rows:
+        out.write("no ljprof images; build one with `invoke build`\n")
+    for row in rows:
+        out.write(f"{row['tag']}  (recipe {row['recipe']}, created {row['created'][:19].replace('T', ' ')})\n")
+        out.write(format_facts(row["facts"]))
+    return rows
+
+
+def context(config_path: str | Path, image: str, out_dir: str | Path, options: Mapping[str, str | None],
+            environ: Mapping[str, str], out: TextIO) -> BuildPlan:
+    """Write the build context to a folder and print the tag and build arguments.
+
+    For builders other than the SDK's classic one, e.g. docker/build-push-action
+    in GitHub Actions: build `out_dir` with these arguments and this tag, and
+    `invoke build` then finds the image and builds nothing. With GITHUB_OUTPUT
+    set, `tag`, `context` and `build-args` are also written there.
+    """
+    plan, _ = resolve_plan(config_path, image, options, environ)
+    target = Path(out_dir)
+    if target.exists() and any(target.iterdir()):
+        raise ConfigError(f"{target}: the folder exists and is not empty\n  hint: name a new or empty folder")
+    target.mkdir(parents=True, exist_ok=True)
+    write_context_dir(plan, target)
+    args = "\n".join(f"{k}={v}" for k, v in sorted(plan.build_args.items()))
+    out.write(f"tag={plan.tag}\ncontext={target}\n{args}\n")
+    github_output = environ.get("GITHUB_OUTPUT")
+    if github_output:
+        with open(github_output, "a", encoding="utf-8") as f:
+            f.write(f"tag={plan.tag}\ncontext={target}\nbuild-args<<LJPROF_EOF\n{args}\nLJPROF_EOF\n")
+    return plan
+
+
+def base_image(tag: str, suite: str, mirror: str | None, out: TextIO) -> str:
+    """Make a Debian base image with debootstrap and `docker import` (no registry needed)."""
+    if shutil.which("debootstrap") is None:
+        raise ToolFailed("debootstrap is not installed\n  hint: sudo apt-get install debootstrap")
+    if os.geteuid() != 0:
+        raise ToolFailed("debootstrap needs root\n  hint: run this task with sudo, or as root")
+    client = docker_engine.connect()
+    with tempfile.TemporaryDirectory(prefix="ljprof-rootfs-") as tmp:
+        rootfs = Path(tmp, "rootfs")
+        command = ["debootstrap", "--variant=minbase", suite, str(rootfs)] + ([mirror] if mirror else [])
+        out.write(f"$ {' '.join(command)}\n")
+        out.flush()
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
+            raise ToolFailed(f"debootstrap failed (exit {proc.returncode}):\n{tail}")
+        tarball = Path(tmp, "rootfs.tar")
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
+        image_id = docker_engine.import_rootfs(client, tarball, tag)
+    out.write(f"imported {tag} ({image_id[7:19]}); use it with LJPROF_BASE_IMAGE={tag}\n")
+    return image_id
+
+
+def clean(out: TextIO, images: bool = False) -> None:
+    """Remove containers (and with `images`, images) that ljprof left behind."""
+    client = docker_engine.connect()
+    containers, removed = docker_engine.remove_managed(client, images)
+    out.write(f"removed {len(containers)} container(s)" + (f" and {len(removed)} image(s)" if images else "") + "\n")
+    for name in containers + removed:
+        out.write(f"  {name}\n")

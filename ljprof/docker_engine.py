@@ -1,0 +1,190 @@
+"""The only module that talks to Docker.
+
+It owns the whole life of what it creates: builds remove their intermediate
+containers even when a step fails, containers it runs are removed on every
+way out (including Ctrl-C), and everything carries the `org.ljprof.managed`
+label so that leftovers can be found.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import docker
+import docker.errors
+from docker.models.images import Image
+
+from ljprof.context import write_context_tar
+from ljprof.errors import BuildFailed, DockerUnavailable
+from ljprof.plan import LABEL_MANAGED, BuildPlan
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    index: int
+    total: int
+    instruction: str
+
+
+class BuildListener:
+    """What a build reports as it goes; the console display implements it."""
+
+    def step(self, step: BuildStep) -> None:
+        """A new Dockerfile step started."""
+
+    def line(self, text: str) -> None:
+        """A line of output from the current step."""
+
+
+def connect() -> docker.DockerClient:
+    """A client for the engine the environment points at (DOCKER_HOST or the default socket)."""
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise DockerUnavailable(
+            f"cannot reach the Docker engine: {exc}\n"
+            "  hint: start it (e.g. `sudo systemctl start docker`, or `dockerd &`), "
+            "or point DOCKER_HOST at a running engine"
+        ) from None
+    return client
+
+
+def find_image(client: docker.DockerClient, tag: str) -> Image | None:
+    """The image with this tag, or None."""
+    try:
+        return client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def build_image(
+    client: docker.DockerClient, plan: BuildPlan, listener: BuildListener, log: IO[str]
+) -> str:
+    """Build the plan's image with the classic builder; return its id.
+
+    The whole output goes to `log`; on failure BuildFailed names the failing
+    step and carries the tail of that step's output.
+    """
+    step: BuildStep | None = None
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    image_id = ""
+    with tempfile.TemporaryFile() as context:
+        write_context_tar(plan, context)
+        context.seek(0)
+        stream = client.api.build(
+            fileobj=context,
+            custom_context=True,
+            tag=plan.tag,
+            buildargs=plan.build_args,
+            network_mode=plan.network,
+            rm=True,
+            forcerm=True,  # remove intermediate containers after a failed step too
+            pull=False,
+            decode=True,
+        )
+        try:
+            for event in _events(stream):
+                if "error" in event:
+                    message = str(event["error"]).strip()
+                    log.write(f"ERROR: {message}\n")
+                    where = f"step {step.index}/{step.total}: {step.instruction}" if step else "before the first step"
+                    raise BuildFailed(
+                        f"the image build failed at {where}\n{message}\n"
+                        f"--- last {len(tail)} lines of that step's output ---\n" + "\n".join(tail)
+                    )
+                if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
+                    image_id = event["aux"]["ID"]
+                text = event.get("stream") or event.get("status") or ""
+                for raw in str(text).splitlines():
+                    line = raw.rstrip()
+                    log.write(line + "\n")
+                    match = _STEP.match(line)
+                    if match:
+                        step = BuildStep(int(match[1]), int(match[2]), match[3])
+                        tail.clear()
+                        listener.step(step)
+                    elif line:
+                        tail.append(line)
+                        listener.line(line)
+        finally:
+            log.flush()
+    if not image_id:
+        image = find_image(client, plan.tag)
+        if image is None:
+            raise BuildFailed(f"the build ended without an image tagged {plan.tag}")
+        image_id = image.id
+    return image_id
+
+
+def _events(stream: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    try:
+        yield from stream
+    except docker.errors.APIError as exc:
+        raise BuildFailed(f"the Docker engine refused the build: {exc.explanation or exc}") from None
+
+
+@contextmanager
+def container(client: docker.DockerClient, image: str, command: list[str], **kwargs: Any) -> Iterator[Any]:
+    """A created (not started) container, labelled, removed on every way out."""
+    labels = {LABEL_MANAGED: "true", **kwargs.pop("labels", {})}
+    created = client.containers.create(image, command, labels=labels, **kwargs)
+    try:
+        yield created
+    finally:
+        try:
+            created.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def run_command(client: docker.DockerClient, image: str, command: list[str], timeout: float = 120) -> tuple[int, str]:
+    """Run a short command in a fresh container without network; (exit code, output)."""
+    with container(client, image, command, network_mode="none") as c:
+        c.start()
+        result = c.wait(timeout=timeout)
+        output = c.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+    return int(result.get("StatusCode", -1)), output
+
+
+def managed_images(client: docker.DockerClient) -> list[Image]:
+    return list(client.images.list(filters={"label": f"{LABEL_MANAGED}=true"}))
+
+
+def import_rootfs(client: docker.DockerClient, tar_path: Path, tag: str) -> str:
+    """`docker import` a root filesystem tarball; return the image id."""
+    repository, _, version = tag.rpartition(":") if ":" in tag.split("/")[-1] else (tag, "", "latest")
+    with tar_path.open("rb") as f:
+        result = client.api.import_image_from_stream(f, repository=repository, tag=version)
+    match = re.search(r"sha256:[0-9a-f]{64}", str(result))
+    image = find_image(client, tag)
+    if image is None:
+        raise DockerUnavailable(f"docker import did not produce {tag}: {result}")
+    return match[0] if match else image.id
+
+
+def remove_managed(client: docker.DockerClient, images: bool) -> tuple[list[str], list[str]]:
+    """Remove ljprof's leftover containers (and, if asked, its images)."""
+    removed_containers = []
+    for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}):
+        c.remove(force=True)
+        removed_containers.append(c.name)
+    removed_images = []
+    if images:
+        for image in managed_images(client):
+            for tag in image.tags or [image.id]:
+                client.images.remove(tag, force=True)
+                removed_images.append(tag)
+    return removed_containers, removed_images
+
+

@@ -1,0 +1,37 @@
+"""One exception family; each kind carries the exit code `tasks.py` uses.
+
+Library code raises these and never exits; only `tasks.py` turns them into a
+message and an exit status (see `ljprof.cli.exit_for`).
+"""
+
+from __future__ import annotations
+
+
+class LjprofError(Exception):
+    """Base of every error ljprof reports to a person."""
+
+    exit_code = 1
+
+
+class ConfigError(LjprofError):
+    """profiles.yml, an override (option or LJPROF_* variable) or a path is wrong."""
+
+    exit_code = 2
+
+
+class DockerUnavailable(LjprofError):
+    """The Docker engine cannot be reached, or a needed tool is missing."""
+
+    exit_code = 3
+
+
+class BuildFailed(LjprofError):
+    """An image build failed; the message names the step and shows its log's tail."""
+
+    exit_code = 4
+
+
+class ToolFailed(LjprofError):
+    """An external tool ljprof runs on the host (debootstrap, git) failed."""
+
+    exit_code = 5

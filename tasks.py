@@ -1,0 +1,102 @@
+"""Invoke tasks: options -> ljprof.commands; LjprofError -> a message and an exit code.
+
+Overrides for machines that cannot reach GitHub or Docker Hub are task options
+here and LJPROF_* environment variables (options win):
+  --base-image     LJPROF_BASE_IMAGE     base image instead of the recipe's
+  --luajit-git     LJPROF_LUAJIT_GIT     LuaJIT git URL (a mirror)
+  --luajit-ref     LJPROF_LUAJIT_REF     commit, tag or branch to build
+  --luajit-source  LJPROF_LUAJIT_SOURCE  a local LuaJIT source tree to copy in
+  --network        LJPROF_BUILD_NETWORK  the build's network mode (e.g. host)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from invoke import Context, Exit, task
+
+from ljprof import commands
+from ljprof.errors import LjprofError
+
+CONFIG = "profiles.yml"
+
+OVERRIDE_HELP = {
+    "base_image": "base image instead of the recipe's (env LJPROF_BASE_IMAGE)",
+    "luajit_git": "LuaJIT git URL, e.g. a mirror (env LJPROF_LUAJIT_GIT)",
+    "luajit_ref": "LuaJIT commit, tag or branch (env LJPROF_LUAJIT_REF)",
+    "luajit_source": "local LuaJIT source tree to build instead of cloning (env LJPROF_LUAJIT_SOURCE)",
+    "network": "network mode of the image build: default, host, none (env LJPROF_BUILD_NETWORK)",
+}
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """The one place where ljprof's errors become messages and exit codes."""
+    try:
+        yield
+    except LjprofError as exc:
+        raise Exit(f"ljprof: error: {exc}", code=exc.exit_code) from None
+
+
+def _options(base_image: str | None, luajit_git: str | None, luajit_ref: str | None,
+             luajit_source: str | None, network: str | None) -> dict[str, str | None]:
+    return {"base_image": base_image, "luajit_git": luajit_git, "luajit_ref": luajit_ref,
+            "luajit_source": luajit_source, "build_network": network}
+
+
+def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    with _errors():
+        return fn(*args, **kwargs)
+
+
+@task(help={"config": "the configuration file (default: profiles.yml)"})
+def check(c: Context, config: str = CONFIG) -> None:
+    """Validate profiles.yml and list its image recipes; starts no Docker."""
+    _run(commands.check, config, sys.stdout)
+
+
+@task(help={"image": "the recipe under images: in profiles.yml (default: default)",
+            "rebuild": "build even when an up-to-date image exists",
+            "config": "the configuration file (default: profiles.yml)", **OVERRIDE_HELP})
+def build(c: Context, image: str = "default", rebuild: bool = False, config: str = CONFIG,
+          base_image: str | None = None, luajit_git: str | None = None, luajit_ref: str | None = None,
+          luajit_source: str | None = None, network: str | None = None) -> None:
+    """Build the LuaJIT image of a recipe, or find it up to date by its content hash."""
+    _run(commands.build, config, image, _options(base_image, luajit_git, luajit_ref, luajit_source, network),
+         os.environ, sys.stdout, rebuild=rebuild)
+
+
+@task(help={"json": "print JSON instead of text"})
+def images(c: Context, json: bool = False) -> None:
+    """List ljprof's images: LuaJIT version and commit, profilers, LuaRocks and rocks."""
+    _run(commands.images, sys.stdout, as_json=json)
+
+
+@task(help={"out": "an empty or new folder to write the build context into",
+            "image": "the recipe under images: in profiles.yml (default: default)",
+            "config": "the configuration file (default: profiles.yml)", **OVERRIDE_HELP})
+def context(c: Context, out: str, image: str = "default", config: str = CONFIG,
+            base_image: str | None = None, luajit_git: str | None = None, luajit_ref: str | None = None,
+            luajit_source: str | None = None, network: str | None = None) -> None:
+    """Write a recipe's build context, tag and build arguments (for buildx in GitHub Actions)."""
+    _run(commands.context, config, image, out, _options(base_image, luajit_git, luajit_ref, luajit_source,
+                                                         network), os.environ, sys.stdout)
+
+
+@task(name="base-image", help={"tag": "the image to create (default: local/debian:bookworm)",
+                               "suite": "the Debian suite (default: bookworm)",
+                               "mirror": "a Debian mirror URL (default: debootstrap's own)"})
+def base_image(c: Context, tag: str = "local/debian:bookworm", suite: str = "bookworm",
+               mirror: str | None = None) -> None:
+    """Make a Debian base image with debootstrap, for machines that cannot pull from Docker Hub."""
+    _run(commands.base_image, tag, suite, mirror, sys.stdout)
+
+
+@task(help={"images": "also remove ljprof's images"})
+def clean(c: Context, images: bool = False) -> None:
+    """Remove containers (and images, with --images) that ljprof created."""
+    _run(commands.clean, sys.stdout, images=images)
