@@ -96,7 +96,7 @@ def build(config_path: str | Path, image: str, options: Mapping[str, str | None]
     if existing is not None and not rebuild:
         seconds = time.monotonic() - started
         out.write(f"up to date: {plan.tag} ({existing.short_id}); nothing to build ({seconds:.2f}s)\n")
-        return BuildOutcome(plan.tag, existing.id, built=False, seconds=seconds, log=None)
+        return BuildOutcome(plan.tag, str(existing.id), built=False, seconds=seconds, log=None)
 
     log_path = STATE_DIR / "logs" / f"build-{plan.recipe.name}-{plan.content_hash[:12]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,9 +159,9 @@ def images(out: TextIO, as_json: bool = False) -> list[dict[str, Any]]:
     """ljprof's images with what each reports about itself."""
     client = docker_engine.connect()
     rows = []
-    for image in sorted(docker_engine.managed_images(client), key=lambda i: i.tags[0] if i.tags else i.id):
-        tag = image.tags[0] if image.tags else image.id
-        facts = image_facts(client, tag, image.id)
+    for image in docker_engine.managed_images(client):
+        tag = docker_engine.image_name(image)
+        facts = image_facts(client, tag, str(image.id))
         rows.append({"tag": tag, "id": image.id, "created": image.attrs.get("Created", ""),
                      "recipe": image.labels.get(LABEL_RECIPE, ""), "hash": image.labels.get(LABEL_HASH, ""),
                      "facts": facts})

@@ -115,11 +115,11 @@ class _Walker:
         self.errors.append((mark.line, mark.column, text))
 
     def mapping(
-        self, node: Node, path: KeyPath, allowed: tuple[str, ...]
+        self, node: Node, path: KeyPath, allowed: tuple[str, ...], hint: str = ""
     ) -> dict[str, tuple[Node, Node]] | None:
         """The mapping's entries as {key: (key node, value node)}; None if not a mapping."""
         if not isinstance(node, MappingNode):
-            self.error(node, path, f"expected a mapping, got {_describe(node)}")
+            self.error(node, path, f"expected a mapping, got {_describe(node)}", hint)
             return None
         entries: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in _flatten_merges(node):
@@ -240,7 +240,12 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
+        message = f"{where}: not valid YAML: {exc.problem or exc.context}"
+        if exc.context and exc.context_mark and exc.problem:
+            # e.g. "while parsing a flow sequence" and where that sequence starts
+            message += f"\n  hint: {exc.context} that starts at line {exc.context_mark.line + 1}, " \
+                       f"column {exc.context_mark.column + 1}"
+        raise ConfigError(message) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{filename}: not valid YAML: {exc}") from None
     if root is None:
@@ -250,11 +255,11 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
     images: dict[str, ImageRecipe] = {}
     top = walker.mapping(root, (), TOP_KEYS)
     if top is not None:
-        if "images" not in top:
+        if "images" in top:
+            images = _images(walker, top["images"][1], base_dir)
+        elif not walker.errors:  # else a misspelled 'images' was reported already
             walker.error(root, (), "the 'images' section is missing",
                          "add 'images:' with at least one recipe, e.g. 'default: {}'")
-        else:
-            images = _images(walker, top["images"][1], base_dir)
     if walker.errors:
         walker.errors.sort(key=lambda e: (e[0], e[1]))
         raise ConfigError("\n".join(text for _, _, text in walker.errors))
@@ -284,7 +289,8 @@ def _images(w: _Walker, node: Node, base_dir: Path) -> dict[str, ImageRecipe]:
 def _recipe(w: _Walker, node: Node, path: KeyPath, name: str, base_dir: Path) -> ImageRecipe | None:
     if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
         node = MappingNode("tag:yaml.org,2002:map", [], node.start_mark, node.end_mark)  # `name:` = all defaults
-    entries = w.mapping(node, path, RECIPE_KEYS)
+    entries = w.mapping(node, path, RECIPE_KEYS, f"a recipe maps some of {', '.join(RECIPE_KEYS)} to values; "
+                        "'{}' takes the original Dockerfile's image")
     if entries is None:
         return None
     errors_before = len(w.errors)
@@ -293,13 +299,13 @@ def _recipe(w: _Walker, node: Node, path: KeyPath, name: str, base_dir: Path) ->
     if "base" in entries:
         base = w.string(entries["base"][1], (*path, "base"), IMAGE_REF,
                         "a Docker image reference such as debian:bookworm") or base
-    apt = DEFAULT_APT
+    apt: tuple[str, ...] = DEFAULT_APT
     if "apt" in entries:
         apt = w.string_list(entries["apt"][1], (*path, "apt"), lambda n, p: w.string(
             n, p, _APT_NAME, "a Debian package name (lower case, e.g. libssl-dev)")) or ()
     luajit = _luajit(w, entries.get("luajit"), (*path, "luajit"), base_dir)
     luarocks = _luarocks(w, entries.get("luarocks"), (*path, "luarocks"))
-    rocks = DEFAULT_ROCKS
+    rocks: tuple[str, ...] = DEFAULT_ROCKS
     if "rocks" in entries:
         rocks = w.string_list(entries["rocks"][1], (*path, "rocks"), lambda n, p: w.string(
             n, p, _ROCK_NAME, "a rock name (letters, digits, '.', '_', '-')")) or ()
@@ -335,10 +341,10 @@ def _luajit(w: _Walker, entry: tuple[Node, Node] | None, path: KeyPath, base_dir
     if "ref" in entries:
         ref = w.string(entries["ref"][1], (*path, "ref"), GIT_REF, "a git commit, tag or branch name") or ref
     source_path = None
-    if "path" in entries:
-        if "git" in entries:
-            w.error(entries["path"][0], path, "both 'git' and 'path' are given",
-                    "keep 'git' (with 'ref') to clone, or 'path' to copy a local source tree")
+    if "path" in entries and "git" in entries:
+        w.error(entries["path"][0], path, "both 'git' and 'path' are given",
+                "keep 'git' (with 'ref') to clone, or 'path' to copy a local source tree")
+    elif "path" in entries:
         text = w.string(entries["path"][1], (*path, "path"), what="a path to a LuaJIT source tree")
         if text is not None:
             source_path = (base_dir / text).resolve()

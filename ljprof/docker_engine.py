@@ -9,6 +9,7 @@ label so that leftovers can be found.
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 import tempfile
 from collections.abc import Iterator
@@ -17,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import docker
 import docker.errors
 from docker.models.images import Image
 
+import docker
 from ljprof.context import write_context_tar
 from ljprof.errors import BuildFailed, DockerUnavailable
 from ljprof.plan import LABEL_MANAGED, BuildPlan
@@ -123,7 +124,7 @@ def build_image(
         image = find_image(client, plan.tag)
         if image is None:
             raise BuildFailed(f"the build ended without an image tagged {plan.tag}")
-        image_id = image.id
+        image_id = str(image.id)
     return image_id
 
 
@@ -142,10 +143,8 @@ def container(client: docker.DockerClient, image: str, command: list[str], **kwa
     try:
         yield created
     finally:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):  # already gone: nothing left behind
             created.remove(force=True)
-        except docker.errors.NotFound:
-            pass
 
 
 def run_command(client: docker.DockerClient, image: str, command: list[str], timeout: float = 120) -> tuple[int, str]:
@@ -158,7 +157,12 @@ def run_command(client: docker.DockerClient, image: str, command: list[str], tim
 
 
 def managed_images(client: docker.DockerClient) -> list[Image]:
-    return list(client.images.list(filters={"label": f"{LABEL_MANAGED}=true"}))
+    """ljprof's images, by their first tag."""
+    return sorted(client.images.list(filters={"label": f"{LABEL_MANAGED}=true"}), key=image_name)
+
+
+def image_name(image: Image) -> str:
+    return image.tags[0] if image.tags else str(image.id)
 
 
 def import_rootfs(client: docker.DockerClient, tar_path: Path, tag: str) -> str:
@@ -170,7 +174,7 @@ def import_rootfs(client: docker.DockerClient, tar_path: Path, tag: str) -> str:
     image = find_image(client, tag)
     if image is None:
         raise DockerUnavailable(f"docker import did not produce {tag}: {result}")
-    return match[0] if match else image.id
+    return match[0] if match else str(image.id)
 
 
 def remove_managed(client: docker.DockerClient, images: bool) -> tuple[list[str], list[str]]:
@@ -178,11 +182,11 @@ def remove_managed(client: docker.DockerClient, images: bool) -> tuple[list[str]
     removed_containers = []
     for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}):
         c.remove(force=True)
-        removed_containers.append(c.name)
+        removed_containers.append(str(c.name))
     removed_images = []
     if images:
         for image in managed_images(client):
-            for tag in image.tags or [image.id]:
+            for tag in image.tags or [str(image.id)]:
                 client.images.remove(tag, force=True)
                 removed_images.append(tag)
     return removed_containers, removed_images

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ljprof.config import (
+    DEBIAN_ROCK_PACKAGES,
     GIT_REF,
     GIT_URL,
     IMAGE_REF,
-    DEBIAN_ROCK_PACKAGES,
     check_source_tree,
 )
 from ljprof.errors import ConfigError
@@ -216,8 +216,8 @@ def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO
     for key in sorted(args):
         digest.update(f"arg {key}={args[key]}\0".encode())
     if local is not None:
-        for rel, path in iter_source_files(local):
-            _hash_file(digest, f"{LOCAL_SOURCE_DIR}/{rel}", path)
+        for name, path in iter_source_files(local):
+            _hash_file(digest, f"{LOCAL_SOURCE_DIR}/{name}", path)
     content_hash = digest.hexdigest()
     args["LJPROF_IMAGE_HASH"] = content_hash
 

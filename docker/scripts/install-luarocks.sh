@@ -11,7 +11,7 @@ case "$LUAROCKS_FROM" in
   source)
     cd /usr/src
     wget -O luarocks.tar.gz "$LUAROCKS_URL"
-    mkdir luarocks && tar -xzf luarocks.tar.gz -C luarocks --strip-components=1
+    mkdir luarocks && tar -xf luarocks.tar.gz -C luarocks --strip-components=1
     cd luarocks
     ./configure --with-lua-include=/usr/include/luajit-2.1 --with-lua-interpreter=luajit
     make
