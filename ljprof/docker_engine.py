@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar, cast
 
 import docker.errors
 from docker.models.images import Image
@@ -47,6 +48,24 @@ class BuildListener:
         """A line of output from the current step."""
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _engine_errors(fn: _F) -> _F:
+    """Turn the SDK's exceptions into DockerUnavailable with the engine's explanation."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.APIError as exc:
+            raise DockerUnavailable(f"the Docker engine refused {fn.__name__}: {exc.explanation or exc}") from None
+        except docker.errors.DockerException as exc:
+            raise DockerUnavailable(f"Docker failed in {fn.__name__}: {exc}") from None
+
+    return cast(_F, wrapper)
+
+
 def connect() -> docker.DockerClient:
     """A client for the engine the environment points at (DOCKER_HOST or the default socket)."""
     try:
@@ -61,6 +80,7 @@ def connect() -> docker.DockerClient:
     return client
 
 
+@_engine_errors
 def find_image(client: docker.DockerClient, tag: str) -> Image | None:
     """The image with this tag, or None."""
     try:
@@ -69,6 +89,7 @@ def find_image(client: docker.DockerClient, tag: str) -> Image | None:
         return None
 
 
+@_engine_errors
 def build_image(
     client: docker.DockerClient, plan: BuildPlan, listener: BuildListener, log: IO[str]
 ) -> str:
@@ -147,6 +168,7 @@ def container(client: docker.DockerClient, image: str, command: list[str], **kwa
             created.remove(force=True)
 
 
+@_engine_errors
 def run_command(client: docker.DockerClient, image: str, command: list[str], timeout: float = 120) -> tuple[int, str]:
     """Run a short command in a fresh container without network; (exit code, output)."""
     with container(client, image, command, network_mode="none") as c:
@@ -156,6 +178,7 @@ def run_command(client: docker.DockerClient, image: str, command: list[str], tim
     return int(result.get("StatusCode", -1)), output
 
 
+@_engine_errors
 def managed_images(client: docker.DockerClient) -> list[Image]:
     """ljprof's images, by their first tag."""
     return sorted(client.images.list(filters={"label": f"{LABEL_MANAGED}=true"}), key=image_name)
@@ -165,11 +188,14 @@ def image_name(image: Image) -> str:
     return image.tags[0] if image.tags else str(image.id)
 
 
+@_engine_errors
 def import_rootfs(client: docker.DockerClient, tar_path: Path, tag: str) -> str:
     """`docker import` a root filesystem tarball; return the image id."""
     repository, _, version = tag.rpartition(":") if ":" in tag.split("/")[-1] else (tag, "", "latest")
-    with tar_path.open("rb") as f:
-        result = client.api.import_image_from_stream(f, repository=repository, tag=version)
+    # From a file, not import_image_from_stream: the SDK sends a stream chunked,
+    # which engine 20.10 rejects ("invalid byte in chunk length"); a file goes
+    # with a Content-Length.
+    result = client.api.import_image_from_file(str(tar_path), repository=repository, tag=version)
     match = re.search(r"sha256:[0-9a-f]{64}", str(result))
     image = find_image(client, tag)
     if image is None:
@@ -177,6 +203,7 @@ def import_rootfs(client: docker.DockerClient, tar_path: Path, tag: str) -> str:
     return match[0] if match else str(image.id)
 
 
+@_engine_errors
 def remove_managed(client: docker.DockerClient, images: bool) -> tuple[list[str], list[str]]:
     """Remove ljprof's leftover containers (and, if asked, its images)."""
     removed_containers = []
