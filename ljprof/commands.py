@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ljprof import docker_engine
-from ljprof.config import load_config
+from ljprof.config import load_config, suggest
 from ljprof.console import BuildDisplay
 from ljprof.context import write_context_dir
 from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
@@ -47,8 +47,10 @@ def describe_recipe(recipe: ImageRecipe) -> str:
 
 def select_recipe(config: Config, name: str) -> ImageRecipe:
     if name not in config.images:
-        known = ", ".join(sorted(config.images))
-        raise ConfigError(f"{config.path}: there is no image recipe '{name}'\n  hint: known recipes: {known}")
+        known = tuple(sorted(config.images))
+        close = suggest(name, known, listing=False)
+        raise ConfigError(f"{config.path}: there is no image recipe '{name}'\n"
+                          f"  hint: {close + ' ' if close else ''}known recipes: {', '.join(known)}")
     return config.images[name]
 
 

@@ -132,7 +132,7 @@ class _Walker:
                 self.error(key_node, (*path, key), f"duplicate key (first given on line {first})")
                 continue
             if allowed and key not in allowed:
-                self.error(key_node, path, f"unknown key '{key}'", _suggest(key, allowed))
+                self.error(key_node, path, f"unknown key '{key}'", suggest(key, allowed))
                 continue
             entries[key] = (key_node, value_node)
         return entries
@@ -156,7 +156,7 @@ class _Walker:
         value = self.string(node, path, what=f"one of: {', '.join(choices)}")
         if value is not None and value not in choices:
             self.error(node, path, f"'{value}' is not allowed; use one of: {', '.join(choices)}",
-                       _suggest(value, choices, listing=False))
+                       suggest(value, choices, listing=False))
             return None
         return value
 
@@ -201,7 +201,7 @@ def _flatten_merges(node: MappingNode) -> Iterator[tuple[Node, Node]]:
                 yield key, value  # reported as a bad key by the caller
 
 
-def _suggest(word: str, allowed: tuple[str, ...], listing: bool = True) -> str:
+def suggest(word: str, allowed: tuple[str, ...], listing: bool = True) -> str:
     close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else ""
     if listing:

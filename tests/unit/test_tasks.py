@@ -46,7 +46,8 @@ def test_build_of_an_unknown_recipe_names_the_known_ones(monkeypatch: pytest.Mon
     with pytest.raises(Exit) as info:
         tasks.build(MockContext(), image="defualt")
     assert info.value.message == (
-        "ljprof: error: profiles.yml: there is no image recipe 'defualt'\n  hint: known recipes: default, offline")
+        "ljprof: error: profiles.yml: there is no image recipe 'defualt'\n"
+        "  hint: did you mean 'default'? known recipes: default, offline")
 
 
 def test_context_writes_build_args_for_github_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
