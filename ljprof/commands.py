@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ljprof import docker_engine
-from ljprof.config import load_config, suggest
+from ljprof.config import load_config
 from ljprof.console import BuildDisplay
 from ljprof.context import write_context_dir
 from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
 from ljprof.model import Config, ImageRecipe
 from ljprof.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
+from ljprof.yamlcheck import suggest
 
 STATE_DIR = REPO_ROOT / ".ljprof"  # build logs and cached image facts; git-ignored
 IMAGE_INFO_PATH = "/usr/share/ljprof/image.json"

@@ -10,11 +10,11 @@ from ljprof.config import (
     DEFAULT_ROCKS,
     TARANTOOL_LUAJIT_GIT,
     TARANTOOL_LUAJIT_REF,
-    format_keypath,
     load_config,
     parse_config,
 )
 from ljprof.errors import ConfigError
+from ljprof.yamlcheck import format_keypath
 
 REPO = Path(__file__).resolve().parents[2]
 BAD = REPO / "tests" / "fixtures" / "config" / "bad"
