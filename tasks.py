@@ -70,6 +70,25 @@ def build(c: Context, image: str = "default", rebuild: bool = False, config: str
          os.environ, sys.stdout, rebuild=rebuild)
 
 
+@task(help={"name": "the profile under profiles: in profiles.yml",
+            "image": "run on this image recipe instead of the profile's (env LJPROF_IMAGE)",
+            "reports": "where run directories go (default: reports/ beside profiles.yml)",
+            "config": "the configuration file (default: profiles.yml)", **OVERRIDE_HELP})
+def profile(c: Context, name: str, image: str | None = None, reports: str | None = None, config: str = CONFIG,
+            base_image: str | None = None, luajit_git: str | None = None, luajit_ref: str | None = None,
+            luajit_source: str | None = None, network: str | None = None) -> None:
+    """Run a profile's Lua target in a container under its profilers; results in reports/<profile>/<run-id>/."""
+    _run(commands.profile, config, name, image, _options(base_image, luajit_git, luajit_ref, luajit_source, network),
+         os.environ, sys.stdout, reports=reports)
+
+
+@task(name="list", help={"json": "print a JSON list of names (for a GitHub Actions matrix)",
+                         "config": "the configuration file (default: profiles.yml)"})
+def list_(c: Context, json: bool = False, config: str = CONFIG) -> None:
+    """List the profiles in profiles.yml."""
+    _run(commands.list_profiles, config, sys.stdout, as_json=json)
+
+
 @task(help={"json": "print JSON instead of text"})
 def images(c: Context, json: bool = False) -> None:
     """List ljprof's images: LuaJIT version and commit, profilers, LuaRocks and rocks."""

@@ -40,7 +40,11 @@ ARG ROCKS="luasec copas lua-cjson"
 COPY scripts/install-luarocks.sh /usr/local/lib/ljprof/build/
 RUN sh /usr/local/lib/ljprof/build/install-luarocks.sh
 
-# Step 4: what the image says about itself (read by `invoke images`).
+# Step 4: ljprof's sampler module and the folder runs write to.
+COPY scripts/install-ljprof.sh harness/ljprof_sampler.c /usr/local/lib/ljprof/build/
+RUN sh /usr/local/lib/ljprof/build/install-ljprof.sh
+
+# Step 5: what the image says about itself (read by `invoke images`).
 ARG LJPROF_RECIPE=default
 ARG LJPROF_IMAGE_HASH=""
 COPY scripts/image-info.sh harness/imageinfo.lua /usr/local/lib/ljprof/build/

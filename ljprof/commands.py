@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ljprof import docker_engine
+from ljprof import docker_engine, runner
 from ljprof.config import load_config
 from ljprof.console import BuildDisplay
 from ljprof.context import write_context_dir
 from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
-from ljprof.model import Config, ImageRecipe
+from ljprof.model import Config, ImageRecipe, Profile
 from ljprof.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
+from ljprof.runner import RunResult
+from ljprof.runplan import check_image, plan_run
 from ljprof.yamlcheck import suggest
 
 STATE_DIR = REPO_ROOT / ".ljprof"  # build logs and cached image facts; git-ignored
@@ -233,3 +235,75 @@ def clean(out: TextIO, images: bool = False) -> None:
     out.write(f"removed {len(containers)} container(s)" + (f" and {len(removed)} image(s)" if images else "") + "\n")
     for name in containers + removed:
         out.write(f"  {name}\n")
+
+
+def select_profile(config: Config, name: str) -> Profile:
+    if name not in config.profiles:
+        known = tuple(sorted(config.profiles))
+        close = suggest(name, known, listing=False)
+        raise ConfigError(f"{config.path}: there is no profile '{name}'\n"
+                          f"  hint: {close + ' ' if close else ''}known profiles: {', '.join(known) or 'none'}")
+    return config.profiles[name]
+
+
+def list_profiles(config_path: str | Path, out: TextIO, as_json: bool = False) -> list[str]:
+    """The profiles, one per line; with as_json a JSON list (a GitHub Actions matrix)."""
+    config = load_config(config_path)
+    names = sorted(config.profiles)
+    if as_json:
+        out.write(json.dumps(names) + "\n")
+        return names
+    for name in names:
+        p = config.profiles[name]
+        duration = f"{p.duration:g}s" if p.duration is not None else "until it ends"
+        out.write(f"{name}\tluajit {' '.join([p.script, *p.args])}\timage {p.image}\t"
+                  f"profilers {','.join(sorted(p.profilers)) or 'none'}\tduration {duration}\n")
+    return names
+
+
+def profile(config_path: str | Path, name: str, image: str | None, options: Mapping[str, str | None],
+            environ: Mapping[str, str], out: TextIO, reports: str | Path | None = None) -> RunResult:
+    """Build (if needed) the profile's image, run its target under its profilers, collect a run directory."""
+    started = time.monotonic()
+    config = load_config(config_path)
+    chosen = select_profile(config, name)
+    recipe = image or environ.get("LJPROF_IMAGE") or chosen.image
+    select_recipe(config, recipe)
+    outcome = build(config_path, recipe, options, environ, out)
+    client = docker_engine.connect()
+    facts = image_facts(client, outcome.tag, outcome.image_id)
+    check_image(chosen, facts, outcome.tag)
+    plan = plan_run(chosen, outcome.tag, environ)
+    reports_dir = Path(reports) if reports else Path(config_path).resolve().parent / "reports"
+    limit = f"SIGINT after {chosen.duration:g}s" if chosen.duration is not None else "runs until it ends"
+    out.write(f"running profile '{name}': luajit {' '.join([chosen.script, *chosen.args])} "
+              f"({limit}, hard timeout {chosen.timeout:g}s; profilers: {', '.join(sorted(chosen.profilers))})\n")
+    out.flush()
+    image_info = {"tag": outcome.tag, "id": outcome.image_id, "recipe": recipe, "luajit": facts["luajit"],
+                  "features": facts["features"]}
+    result = runner.run(client, plan, image_info, reports_dir, started)
+    out.write(format_run(result))
+    return result
+
+
+def format_run(result: RunResult) -> str:
+    m = result.manifest
+    e = m["ending"]
+    how = {
+        "return": "returned", "exit": f"called os.exit({e['exit_code']})", "error": "raised an error",
+        "interrupted": "stopped by SIGINT", "oom": "killed by the OOM killer", "timeout": "killed at the timeout",
+        "signal": f"killed by {e.get('signal')}", "unknown": "ended",
+    }[e["kind"]]
+    if e["stopped_by"] == "duration" and e["kind"] == "interrupted":
+        how += f" after the duration ({e['signals_sent'][0]['after_s']:g}s)"
+    lines = [f"run {result.run_id}: the target {how}; exit code {e['exit_code']}",
+             f"  run directory: {result.run_dir}"]
+    for f in m["files"]:
+        lines.append(f"  {f['size']:>12,} B  {f['path']}  ({f['producer']})")
+    for name, facts in m["profilers"].items():
+        if "complete" in facts:
+            lines.append(f"  {name}: {'complete' if facts['complete'] else 'CUT: ' + facts['why']}")
+        elif "samples" in facts:
+            lines.append(f"  {name}: {facts['samples']} samples")
+    lines.append(f"  timings: {m['timings']}")
+    return "\n".join(lines) + "\n"

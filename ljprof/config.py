@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ljprof.errors import ConfigError
-from ljprof.model import Config, ImageRecipe, LuajitSource, LuarocksSpec
-from ljprof.yamlcheck import KeyPath, Walker
+from ljprof.model import Config, EnvVar, ImageRecipe, Limits, LuajitSource, LuarocksSpec, Profile
+from ljprof.profilers import PROFILERS
+from ljprof.yamlcheck import KeyPath, Walker, describe, suggest
 
 DEFAULT_BASE_IMAGE = "buildpack-deps:bullseye"
 DEFAULT_APT = ("cmake",)
@@ -69,7 +71,7 @@ _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
 # -- the schema ---------------------------------------------------------------
 
-TOP_KEYS = ("images",)
+TOP_KEYS = ("images", "defaults", "profiles")
 RECIPE_KEYS = ("base", "apt", "luajit", "luarocks", "rocks")
 LUAJIT_KEYS = ("git", "ref", "path", "build", "cmake_options")
 LUAROCKS_KEYS = ("from", "version", "url")
@@ -110,6 +112,7 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
 
     walker = Walker(filename)
     images: dict[str, ImageRecipe] = {}
+    profiles: dict[str, Profile] = {}
     top = walker.mapping(root, (), TOP_KEYS)
     if top is not None:
         if "images" in top:
@@ -117,10 +120,15 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
         elif not walker.errors:  # else a misspelled 'images' was reported already
             walker.error(root, (), "the 'images' section is missing",
                          "add 'images:' with at least one recipe, e.g. 'default: {}'")
+        defaults: dict[str, tuple[Node, Any]] = {}
+        if "defaults" in top:
+            defaults = _profile_fields(walker, top["defaults"][1], ("defaults",), DEFAULTS_KEYS) or {}
+        if "profiles" in top:
+            profiles = _profiles(walker, top["profiles"][1], defaults, images, base_dir)
     if walker.errors:
         walker.errors.sort(key=lambda e: (e[0], e[1]))
         raise ConfigError("\n".join(text for _, _, text in walker.errors))
-    return Config(path=Path(filename), images=images)
+    return Config(path=Path(filename), images=images, profiles=profiles)
 
 
 def _images(w: Walker, node: Node, base_dir: Path) -> dict[str, ImageRecipe]:
@@ -266,3 +274,273 @@ def check_source_tree(path: Path) -> str:
         return "is not a LuaJIT source tree (no src/luajit.c)"
     return ""
 
+
+
+# -- profiles -------------------------------------------------------------------
+
+PROFILE_KEYS = ("image", "workdir", "script", "args", "env", "duration", "timeout", "grace", "limits", "network",
+                "profilers")
+DEFAULTS_KEYS = tuple(k for k in PROFILE_KEYS if k not in ("script", "args"))
+LIMIT_KEYS = ("memory", "cpus", "pids")
+NETWORKS = ("default", "none", "host")
+# Built-in defaults of a profile; `defaults:` in profiles.yml overrides them.
+PROFILE_DEFAULTS = Profile(name="", image="default", workdir=Path("."), script="")
+
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_MEMORY = re.compile(r"^([0-9]+)([bkmg])$", re.IGNORECASE)
+_MEMORY_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _scalar_kind(node: Node) -> str:
+    return node.tag.rsplit(":", 1)[-1] if isinstance(node, ScalarNode) else ""
+
+
+def parse_duration(w: Walker, node: Node, path: KeyPath, minimum: float = 0.0) -> float | None:
+    """'250ms', '5s', '2m', '1h' or a number of seconds."""
+    kind = _scalar_kind(node)
+    value: float | None = None
+    if kind in ("int", "float"):
+        value = float(node.value)
+    elif kind == "str" and (match := _DURATION.match(str(node.value))):
+        value = float(match[1]) * _DURATION_UNITS[match[2]]
+    if value is None:
+        w.error(node, path, f"expected a duration such as 250ms, 5s, 2m or a number of seconds, got {describe(node)}")
+        return None
+    if value < minimum or value <= 0:
+        w.error(node, path, f"{node.value} is too short; it must be at least {minimum or 'more than 0'}"
+                f"{' seconds' if minimum else ''}")
+        return None
+    return value
+
+
+def _memory(w: Walker, node: Node, path: KeyPath) -> int | None:
+    kind = _scalar_kind(node)
+    value: int | None = None
+    if kind == "int":
+        value = int(node.value)
+    elif kind == "str" and (match := _MEMORY.match(str(node.value))):
+        value = int(match[1]) * _MEMORY_UNITS[match[2].lower()]
+    if value is None:
+        w.error(node, path, f"expected a memory size such as 256m or 2g, got {describe(node)}")
+        return None
+    if value < 6 * 1024**2:  # Docker refuses less
+        w.error(node, path, f"{node.value} is below Docker's minimum of 6m")
+        return None
+    return value
+
+
+def _positive(w: Walker, node: Node, path: KeyPath, integer: bool) -> float | None:
+    kind = _scalar_kind(node)
+    if kind == "int" or (kind == "float" and not integer):
+        value = float(node.value)
+        if value > 0:
+            return value
+    w.error(node, path, f"expected a {'whole ' if integer else ''}number above 0, got {describe(node)}")
+    return None
+
+
+def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ...]
+                    ) -> dict[str, tuple[Node, Any]] | None:
+    """The validated fields given in a profile (or in defaults), each with its node."""
+    entries = w.mapping(node, path, allowed)
+    if entries is None:
+        return None
+    fields: dict[str, tuple[Node, Any]] = {}
+    for key, (_, value_node) in entries.items():
+        sub = (*path, key)
+        value: Any = None
+        if key in ("image", "workdir", "script"):
+            value = w.string(value_node, sub)
+        elif key == "args":
+            value = _args(w, value_node, sub)
+        elif key == "env":
+            value = _env(w, value_node, sub)
+        elif key in ("duration", "timeout", "grace"):
+            value = parse_duration(w, value_node, sub)
+        elif key == "limits":
+            value = _limits(w, value_node, sub)
+        elif key == "network":
+            value = w.choice(value_node, sub, NETWORKS)
+        elif key == "profilers":
+            value = _profilers(w, value_node, sub)
+        if value is not None:
+            fields[key] = (value_node, value)
+    return fields
+
+
+def _args(w: Walker, node: Node, path: KeyPath) -> tuple[str, ...] | None:
+    """Arguments are strings; numbers are taken as written (`- 10` is the argument "10")."""
+    if not isinstance(node, SequenceNode):
+        w.error(node, path, f"expected a list, got {describe(node)}", "write [--flag, value] or one item per line")
+        return None
+    args = []
+    for index, child in enumerate(node.value):
+        if _scalar_kind(child) in ("str", "int", "float"):
+            args.append(str(child.value))
+        else:
+            w.error(child, (*path, index), f"expected a string or a number, got {describe(child)}")
+    return tuple(args)
+
+
+def _env(w: Walker, node: Node, path: KeyPath) -> tuple[EnvVar, ...] | None:
+    entries = w.mapping(node, path, ())
+    if entries is None:
+        return None
+    env = []
+    for name, (key_node, value_node) in entries.items():
+        sub = (*path, name)
+        if not _ENV_NAME.match(name):
+            w.error(key_node, sub, "a variable name is letters, digits and '_', not starting with a digit")
+            continue
+        if isinstance(value_node, MappingNode):
+            spec = w.mapping(value_node, sub, ("secret",),
+                             "a secret is {secret: HOST_VARIABLE}: its value is read from the host when the run "
+                             "starts and is written nowhere")
+            if spec is not None and "secret" in spec:
+                host = w.string(spec["secret"][1], (*sub, "secret"), _ENV_NAME, "a host environment variable name")
+                if host:
+                    env.append(EnvVar(name, secret_from=host))
+            elif spec is not None:
+                w.error(value_node, sub, "'secret' is missing", "write {secret: HOST_VARIABLE}")
+        elif _scalar_kind(value_node) in ("str", "int", "float", "bool"):
+            env.append(EnvVar(name, value=str(value_node.value)))
+        else:
+            w.error(value_node, sub, f"expected a string, or {{secret: HOST_VARIABLE}}, got {describe(value_node)}")
+    return tuple(env)
+
+
+def _limits(w: Walker, node: Node, path: KeyPath) -> dict[str, float | int] | None:
+    entries = w.mapping(node, path, LIMIT_KEYS)
+    if entries is None:
+        return None
+    limits: dict[str, float | int] = {}
+    for key, (_, value_node) in entries.items():
+        if key == "memory":
+            memory = _memory(w, value_node, (*path, key))
+            if memory is not None:
+                limits[key] = memory
+        else:
+            number = _positive(w, value_node, (*path, key), integer=key == "pids")
+            if number is not None:
+                limits[key] = int(number) if key == "pids" else number
+    return limits
+
+
+def _profilers(w: Walker, node: Node, path: KeyPath) -> dict[str, dict[str, object] | None] | None:
+    """{name: options} with each profiler's defaults filled in; None as a value switches one off."""
+    entries = w.mapping(node, path, tuple(PROFILERS))
+    if entries is None:
+        return None
+    chosen: dict[str, dict[str, object] | None] = {}
+    for name, (_, value_node) in entries.items():
+        sub = (*path, name)
+        profiler = PROFILERS[name]
+        kind = _scalar_kind(value_node)
+        if kind == "bool":
+            chosen[name] = {k: o.default for k, o in profiler.options.items()} if value_node.value in (
+                "true", "True", "yes", "on") else None
+            continue
+        if kind == "null":
+            value_node = MappingNode("tag:yaml.org,2002:map", [], value_node.start_mark, value_node.end_mark)
+        options = w.mapping(value_node, sub, tuple(profiler.options),
+                            f"options of {name}: {', '.join(profiler.options) or 'none'}; or 'true' / 'false'")
+        if options is None:
+            continue
+        values: dict[str, object] = {k: o.default for k, o in profiler.options.items()}
+        for key, (_, option_node) in options.items():
+            spec = profiler.options[key]
+            value: object = None
+            if spec.kind == "duration":
+                value = parse_duration(w, option_node, (*sub, key), spec.minimum)
+            elif spec.kind == "choice":
+                value = w.choice(option_node, (*sub, key), spec.choices)
+            elif spec.kind == "bool":
+                if _scalar_kind(option_node) == "bool":
+                    value = option_node.value in ("true", "True", "yes", "on")
+                else:
+                    w.error(option_node, (*sub, key), f"expected true or false, got {describe(option_node)}")
+            if value is not None:
+                values[key] = value
+        chosen[name] = values
+    return chosen
+
+
+def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], images: dict[str, ImageRecipe],
+              base_dir: Path) -> dict[str, Profile]:
+    path: KeyPath = ("profiles",)
+    entries = w.mapping(node, path, ())
+    if entries is None:
+        return {}
+    profiles = {}
+    for name, (key_node, value_node) in entries.items():
+        sub = (*path, name)
+        if not _RECIPE_NAME.match(name):
+            w.error(key_node, sub, "a profile name must be lower-case letters, digits, '.', '_' or '-' (it names "
+                    "folders and artifacts), starting with a letter or digit, at most 63 characters")
+            continue
+        errors_before = len(w.errors)
+        fields = _profile_fields(w, value_node, sub, PROFILE_KEYS)
+        if fields is None or len(w.errors) > errors_before:
+            continue
+        profile = _merge_profile(w, name, value_node, sub, defaults, fields, images, base_dir)
+        if profile is not None:
+            profiles[name] = profile
+    return profiles
+
+
+def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: dict[str, tuple[Node, Any]],
+                   fields: dict[str, tuple[Node, Any]], images: dict[str, ImageRecipe],
+                   base_dir: Path) -> Profile | None:
+    """Built-in defaults < `defaults:` < the profile; env, limits and profilers merge key by key."""
+    def pick(key: str) -> tuple[Node | None, Any]:
+        if key in fields:
+            return fields[key]
+        if key in defaults:
+            return defaults[key]
+        return None, getattr(PROFILE_DEFAULTS, key)
+
+    def merged(key: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for source in (defaults, fields):
+            if key in source:
+                value = source[key][1]
+                out.update({v.name: v for v in value} if key == "env" else value)
+        return out
+
+    if "script" not in fields:
+        w.error(node, path, "'script' is missing", "name the Lua file to run, relative to 'workdir'")
+        return None
+    image_node, image = pick("image")
+    if image not in images:
+        known = tuple(sorted(images))
+        w.error(image_node or node, (*path, "image"), f"there is no image recipe '{image}'",
+                f"{suggest(str(image), known, listing=False)} known recipes: {', '.join(known)}".strip())
+        return None
+    workdir_node, workdir_text = pick("workdir")
+    workdir = (base_dir / str(workdir_text)).resolve()
+    if not workdir.is_dir():
+        w.error(workdir_node or node, (*path, "workdir"), f"'{workdir_text}' is not a folder")
+        return None
+    script_node, script = fields["script"]
+    if not (workdir / str(script)).is_file():
+        w.error(script_node, (*path, "script"), f"'{script}' is not a file in {workdir}")
+        return None
+    limits = merged("limits")
+    profilers = {k: v for k, v in merged("profilers").items() if v is not None}
+    return Profile(
+        name=name,
+        image=str(image),
+        workdir=workdir,
+        script=str(script),
+        args=fields["args"][1] if "args" in fields else (),
+        env=tuple(merged("env").values()),
+        duration=pick("duration")[1],
+        timeout=float(pick("timeout")[1]),
+        grace=float(pick("grace")[1]),
+        limits=Limits(memory=limits.get("memory"), cpus=limits.get("cpus"),
+                      pids=limits.get("pids")),
+        network=str(pick("network")[1]),
+        profilers=profilers,
+    )

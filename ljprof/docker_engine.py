@@ -11,11 +11,14 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import os
 import re
+import socket
+import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
@@ -26,6 +29,8 @@ import docker
 from ljprof.context import write_context_tar
 from ljprof.errors import BuildFailed, DockerUnavailable
 from ljprof.plan import LABEL_MANAGED, BuildPlan
+
+LABEL_OWNER = "org.ljprof.owner"  # host:pid of the ljprof process that runs a container
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 TAIL_LINES = 40
@@ -168,6 +173,107 @@ def container(client: docker.DockerClient, image: str, command: list[str], **kwa
             created.remove(force=True)
 
 
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A container for one run of a target."""
+
+    image: str
+    command: list[str]
+    user: str
+    working_dir: str
+    environment: dict[str, str] = field(repr=False)
+    mounts: list[tuple[str, str]]  # (host path, container path), all read-only
+    network: str | None  # None: Docker's default
+    memory: int | None
+    cpus: float | None
+    pids: int | None
+    labels: dict[str, str]
+
+
+@contextmanager
+def started(client: docker.DockerClient, spec: ContainerSpec) -> Iterator[Any]:
+    """A running container for `spec` (with an init process, so SIGINT reaches the target), always removed."""
+    try:
+        kwargs: dict[str, Any] = {
+            "user": spec.user,
+            "working_dir": spec.working_dir,
+            "environment": spec.environment,
+            "volumes": {host: {"bind": inside, "mode": "ro"} for host, inside in spec.mounts},
+            "init": True,  # PID 1 ignores SIGINT; docker-init forwards it to luajit
+            "labels": spec.labels,
+            "stdin_open": False,
+            "tty": False,
+        }
+        if spec.network is not None:
+            kwargs["network_mode"] = spec.network
+        if spec.memory is not None:
+            kwargs["mem_limit"] = spec.memory
+            kwargs["memswap_limit"] = spec.memory  # no swap: over the limit means the OOM killer
+        if spec.cpus is not None:
+            kwargs["nano_cpus"] = int(spec.cpus * 1e9)
+        if spec.pids is not None:
+            kwargs["pids_limit"] = spec.pids
+        with container(client, spec.image, spec.command, **kwargs) as c:
+            c.start()
+            yield c
+    except docker.errors.APIError as exc:
+        raise DockerUnavailable(f"the Docker engine refused the run: {exc.explanation or exc}") from None
+
+
+@_engine_errors
+def container_state(c: Any) -> dict[str, Any]:
+    """The container's State (Status, ExitCode, OOMKilled, ...), fresh from the engine."""
+    c.reload()
+    return dict(c.attrs["State"])
+
+
+@_engine_errors
+def send_signal(c: Any, signal: str) -> bool:
+    """Signal the container's init (which passes it on); False when it is not running any more."""
+    try:
+        c.kill(signal=signal)
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409:  # not running
+            return False
+        raise
+    return True
+
+
+@_engine_errors
+def save_logs(c: Any, stdout_path: Path, stderr_path: Path, clean: Callable[[str], str]) -> None:
+    """The target's stdout and stderr, each to its file, line by line through `clean`."""
+    for path, which in ((stdout_path, {"stdout": True, "stderr": False}), (stderr_path, {"stdout": False,
+                                                                                        "stderr": True})):
+        pending = b""
+        with path.open("w", encoding="utf-8", errors="replace") as f:
+            for chunk in c.logs(stream=True, follow=False, **which):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    f.write(clean(line.decode("utf-8", "replace")) + "\n")
+            if pending:
+                f.write(clean(pending.decode("utf-8", "replace")))
+
+
+@_engine_errors
+def copy_out(c: Any, inside: str, dest: Path) -> None:
+    """Copy a folder out of a (stopped) container into `dest`, as the user running ljprof."""
+    stream, _ = c.get_archive(inside)
+    with tempfile.TemporaryFile() as buf:
+        for chunk in stream:
+            buf.write(chunk)
+        buf.seek(0)
+        with tarfile.open(fileobj=buf) as tar:
+            members = []
+            for member in tar.getmembers():
+                _, _, rest = member.name.partition("/")  # the archive's top folder is `inside` itself
+                if not rest:
+                    continue
+                member.name = rest
+                members.append(member)
+            tar.extractall(dest, members=members, filter="data")
+
+
 @_engine_errors
 def run_command(client: docker.DockerClient, image: str, command: list[str], timeout: float = 120) -> tuple[int, str]:
     """Run a short command in a fresh container without network; (exit code, output)."""
@@ -203,11 +309,29 @@ def import_rootfs(client: docker.DockerClient, tar_path: Path, tag: str) -> str:
     return match[0] if match else str(image.id)
 
 
+def _owner_alive(owner: str) -> bool:
+    """Whether the ljprof process named by a container's owner label (host:pid) still runs here."""
+    host, _, pid = owner.rpartition(":")
+    if not host or not pid.isdigit():
+        return False  # no owner recorded: a leftover
+    if host != socket.gethostname():
+        return True  # another machine's run (a shared engine): leave it alone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @_engine_errors
 def remove_managed(client: docker.DockerClient, images: bool) -> tuple[list[str], list[str]]:
     """Remove ljprof's leftover containers (and, if asked, its images)."""
     removed_containers = []
     for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}):
+        if c.status == "running" and _owner_alive(c.labels.get(LABEL_OWNER, "")):
+            continue  # a run in progress: its own ljprof process removes it
         c.remove(force=True)
         removed_containers.append(str(c.name))
     removed_images = []

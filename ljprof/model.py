@@ -47,3 +47,46 @@ class Config:
 
     path: Path
     images: dict[str, ImageRecipe] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One variable of a target's environment: a literal, or a secret read from the host.
+
+    A secret's value is read when the run starts and goes only into the
+    container's environment: never into a manifest, a log or a report.
+    """
+
+    name: str
+    value: str = ""
+    secret_from: str = ""  # the host variable that holds the secret
+
+    @property
+    def is_secret(self) -> bool:
+        return bool(self.secret_from)
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: int | None = None  # bytes
+    cpus: float | None = None
+    pids: int | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One entry of `profiles:` with `defaults:` and the built-in defaults merged in."""
+
+    name: str
+    image: str
+    workdir: Path
+    script: str
+    args: tuple[str, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    duration: float | None = None  # seconds until SIGINT; None: run until the target ends
+    timeout: float = 600.0  # seconds until SIGKILL, whatever happens
+    grace: float = 5.0  # seconds between SIGINT, SIGTERM and SIGKILL
+    limits: Limits = field(default_factory=Limits)
+    network: str = "default"
+    profilers: dict[str, dict[str, object]] = field(default_factory=dict)

@@ -40,7 +40,9 @@ CONTEXT_FILES = (
     ("scripts/install-packages.sh", Path("docker/scripts/install-packages.sh")),
     ("scripts/build-luajit.sh", Path("docker/scripts/build-luajit.sh")),
     ("scripts/install-luarocks.sh", Path("docker/scripts/install-luarocks.sh")),
+    ("scripts/install-ljprof.sh", Path("docker/scripts/install-ljprof.sh")),
     ("scripts/image-info.sh", Path("docker/scripts/image-info.sh")),
+    ("harness/ljprof_sampler.c", Path("ljprof/harness/ljprof_sampler.c")),
     ("harness/imageinfo.lua", Path("ljprof/harness/imageinfo.lua")),
 )
 LOCAL_SOURCE_DIR = "luajit-src"  # where a local LuaJIT tree goes in the context

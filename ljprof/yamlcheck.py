@@ -28,7 +28,7 @@ def format_keypath(path: KeyPath) -> str:
     return text or "(top level)"
 
 
-def _describe(node: Node) -> str:
+def describe(node: Node) -> str:
     """How a value reads in an error: its text and its YAML kind."""
     if isinstance(node, MappingNode):
         return "a mapping"
@@ -64,12 +64,12 @@ class Walker:
     ) -> dict[str, tuple[Node, Node]] | None:
         """The mapping's entries as {key: (key node, value node)}; None if not a mapping."""
         if not isinstance(node, MappingNode):
-            self.error(node, path, f"expected a mapping, got {_describe(node)}", hint)
+            self.error(node, path, f"expected a mapping, got {describe(node)}", hint)
             return None
         entries: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in _flatten_merges(node):
             if not isinstance(key_node, ScalarNode) or key_node.tag.endswith(":null"):
-                self.error(key_node, path, f"keys must be names, got {_describe(key_node)}")
+                self.error(key_node, path, f"keys must be names, got {describe(key_node)}")
                 continue
             key = str(key_node.value)
             if key in entries:
@@ -86,7 +86,7 @@ class Walker:
                what: str = "") -> str | None:
         """A non-empty string; with `pattern`, one that matches it (`what` says what that is)."""
         if not isinstance(node, ScalarNode) or not node.tag.endswith(":str"):
-            self.error(node, path, f"expected {what or 'a string'}, got {_describe(node)}")
+            self.error(node, path, f"expected {what or 'a string'}, got {describe(node)}")
             return None
         value = str(node.value)
         if not value.strip():
@@ -109,7 +109,7 @@ class Walker:
                     ) -> tuple[str, ...] | None:
         """A list of strings, each checked by `item`; a repeated entry is an error."""
         if not isinstance(node, SequenceNode):
-            self.error(node, path, f"expected a list, got {_describe(node)}",
+            self.error(node, path, f"expected a list, got {describe(node)}",
                        "write one item per line, each after '- ', or [a, b] on one line")
             return None
         values: list[str] = []

@@ -93,6 +93,7 @@ print(encode({
     memprof = probe_profiler("memprof", {}),
     sysprof = probe_profiler("sysprof", { mode = "D" }),
     getmetrics = { present = #metrics_keys > 0, keys = metrics_keys },
+    sampler = { present = (pcall(require, "ljprof_sampler")) },
   },
   luarocks = {
     from = env("LUAROCKS_FROM"),

@@ -1,0 +1,42 @@
+"""What a profiler plug-in is: a name, its options, what it needs from the image,
+what it asks of the Lua harness, and what it makes of its raw files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a profiler's block in profiles.yml."""
+
+    kind: str  # "duration" (seconds; "100ms", "2s", 0.5) | "bool" | "choice"
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float = 0.0  # for durations: the smallest value that makes sense
+
+
+class Profiler(Protocol):
+    name: str
+    summary: str
+    options: Mapping[str, Option]
+
+    def image_problem(self, facts: Mapping[str, Any]) -> str:
+        """'' when the image can run this profiler, else why it cannot (from image.json facts)."""
+        ...
+
+    def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """What the Lua harness gets under profilers.<name> (plain values only)."""
+        ...
+
+    def outputs(self) -> dict[str, str]:
+        """Raw files this profiler writes (name in raw/ -> what it is)."""
+        ...
+
+    def assess(self, raw: Path) -> dict[str, Any]:
+        """Facts about the raw files for the manifest (complete or cut, counts)."""
+        ...

@@ -1,0 +1,266 @@
+"""One run: a planned target in a container -> reports/<profile>/<run-id>/ with raw/ and manifest.json.
+
+The run directory is created with an exclusive mkdir before the container
+starts, so no run ever overwrites another; manifest.json is written last,
+through a temporary file, and says how the target ended in every case the
+runner can see: a return, error(), os.exit(n), SIGINT after `duration`, a
+kill after the grace period, the hard `timeout`, the OOM killer, Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import docker
+from ljprof import __version__, docker_engine
+from ljprof.docker_engine import LABEL_OWNER
+from ljprof.errors import LjprofError
+from ljprof.plan import LABEL_MANAGED, REPO_ROOT
+from ljprof.profilers import PROFILERS
+from ljprof.runplan import (
+    CONFIG_DIR,
+    HARNESS_DIR,
+    OUT_DIR,
+    TARGET_DIR,
+    RunPlan,
+    options_file_text,
+    redact,
+    redacted_profile,
+)
+
+LABEL_RUN = "org.ljprof.run"
+LABEL_PROFILE = "org.ljprof.profile"
+POLL_SECONDS = 0.05
+FIXED_OUTPUTS = {
+    "stdout.log": "target stdout (secrets masked)",
+    "stderr.log": "target stderr (secrets masked)",
+    "harness.tsv": "ljprof harness: profiler switches, marks, how the target ended",
+}
+
+
+class RunCancelled(LjprofError):
+    """Ctrl-C during a run: the target was stopped and what it left was kept."""
+
+    exit_code = 130
+
+
+@dataclass
+class Supervision:
+    """What the runner did to the container and when (seconds since the target started)."""
+
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    stopped_by: str = ""  # "duration" | "timeout" | "cancel" | ""
+    timed_out: bool = False
+    cancelled: bool = False
+
+    def send(self, c: Any, sig: str, at: float, reason: str) -> None:
+        if docker_engine.send_signal(c, sig):
+            self.signals.append({"signal": sig, "after_s": round(at, 3), "reason": reason})
+
+
+def new_run_id(now: datetime) -> str:
+    """Sorts by time; only [0-9A-Za-z-], which GitHub artifact names accept."""
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def make_run_dir(reports: Path, profile: str) -> tuple[str, Path]:
+    """A new, empty run directory; never one that exists."""
+    parent = reports / profile
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = new_run_id(datetime.now(timezone.utc))
+        run_dir = parent / run_id
+        try:
+            run_dir.mkdir()  # exclusive: two runs at once get two directories
+        except FileExistsError:
+            continue
+        (run_dir / "raw").mkdir()
+        return run_id, run_dir
+
+
+def point_latest(reports: Path, profile: str, run_id: str) -> None:
+    """reports/<profile>/latest -> <run-id>, replaced atomically."""
+    link = reports / profile / "latest"
+    tmp = reports / profile / f".latest-{secrets.token_hex(4)}"
+    tmp.symlink_to(run_id)
+    os.replace(tmp, link)
+
+
+def supervise(c: Any, plan: RunPlan, started: float) -> Supervision:
+    """Wait for the target; SIGINT at `duration`, SIGTERM and SIGKILL a grace period apart, SIGKILL at `timeout`."""
+    profile = plan.profile
+    sup = Supervision()
+    next_step: float | None = profile.duration
+    steps = ["SIGINT", "SIGTERM", "SIGKILL"]
+    try:
+        while docker_engine.container_state(c)["Status"] in ("created", "running"):
+            elapsed = time.monotonic() - started
+            if elapsed >= profile.timeout:
+                sup.timed_out = True
+                sup.stopped_by = "timeout"
+                sup.send(c, "SIGKILL", elapsed, "timeout")
+                break
+            if next_step is not None and elapsed >= next_step and steps:
+                sig = steps.pop(0)
+                sup.stopped_by = sup.stopped_by or "duration"
+                sup.send(c, sig, elapsed, "duration" if sig == "SIGINT" else "grace period over")
+                next_step = elapsed + profile.grace if steps else None
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        # Ctrl-C: stop the target as `duration` would, keep what it wrote.
+        sup.cancelled = True
+        sup.stopped_by = "cancel"
+        for sig in ("SIGINT", "SIGKILL"):
+            sup.send(c, sig, time.monotonic() - started, "cancelled (Ctrl-C)")
+            deadline = time.monotonic() + profile.grace
+            while time.monotonic() < deadline and docker_engine.container_state(c)["Status"] == "running":
+                time.sleep(POLL_SECONDS)
+    # wait until the engine has the final state (a kill is asynchronous)
+    while docker_engine.container_state(c)["Status"] in ("created", "running"):
+        time.sleep(POLL_SECONDS)
+    return sup
+
+
+def parse_harness_log(path: Path) -> dict[str, Any]:
+    """harness.tsv -> {events: [...], end: {how, code, message} | None}."""
+    events: list[dict[str, Any]] = []
+    end = None
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split("\t", 2)
+            if len(parts) != 3:
+                continue
+            event, t, detail = parts
+            events.append({"event": event, "t": float(t), "detail": detail})
+            if event == "end":
+                how, _, rest = detail.partition(" ")
+                code, _, message = rest.partition(" ")
+                end = {"how": how, "code": int(code) if code.lstrip("-").isdigit() else None, "message": message}
+    return {"events": events, "end": end}
+
+
+def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, Any]) -> dict[str, Any]:
+    """How the target ended, from the engine's state, what we sent, and the harness's own word."""
+    exit_code = int(state.get("ExitCode", -1))
+    end = harness["end"]
+    ending: dict[str, Any] = {
+        "exit_code": exit_code,
+        "oom_killed": bool(state.get("OOMKilled")),
+        "timed_out": sup.timed_out,
+        "cancelled": sup.cancelled,
+        "stopped_by": sup.stopped_by or None,
+        "signals_sent": sup.signals,
+        "harness": end,
+    }
+    if ending["oom_killed"]:
+        kind = "oom"
+    elif sup.timed_out:
+        kind = "timeout"
+    elif end is not None:
+        kind = end["how"]  # return | exit | error | interrupted
+    elif exit_code > 128:
+        kind = "signal"
+        ending["signal"] = signal.Signals(exit_code - 128).name if exit_code - 128 in signal.valid_signals() else None
+    else:
+        kind = "unknown"
+    ending["kind"] = kind
+    return ending
+
+
+def describe_files(run_dir: Path) -> list[dict[str, Any]]:
+    producers = dict(FIXED_OUTPUTS)
+    for profiler in PROFILERS.values():
+        producers.update({name: f"{profiler.name}: {what}" for name, what in profiler.outputs().items()})
+    files = []
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        rel = path.relative_to(run_dir).as_posix()
+        files.append({"path": rel, "size": path.stat().st_size,
+                      "producer": producers.get(path.name, "the target (written to its output folder)")})
+    return files
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    manifest: dict[str, Any]
+
+
+def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], reports: Path,
+        prepare_started: float) -> RunResult:
+    """Run the plan's target in a container and leave a complete run directory."""
+    profile = plan.profile
+    run_id, run_dir = make_run_dir(reports, profile.name)
+    raw = run_dir / "raw"
+    started_at = datetime.now(timezone.utc)
+    secrets_list = plan.secret_values()
+    with tempfile.TemporaryDirectory(prefix="ljprof-run-") as config_dir:
+        os.chmod(config_dir, 0o755)  # readable by the unprivileged run user
+        options = Path(config_dir, "options.lua")
+        options.write_text(options_file_text(plan), encoding="utf-8")
+        options.chmod(0o644)
+        spec = docker_engine.ContainerSpec(
+            image=plan.image_tag,
+            command=plan.command,
+            user=plan.user,
+            working_dir=TARGET_DIR,
+            environment=plan.environment,
+            mounts=[(str(profile.workdir), TARGET_DIR), (str(REPO_ROOT / "ljprof" / "harness"), HARNESS_DIR),
+                    (config_dir, CONFIG_DIR)],
+            network=None if profile.network == "default" else profile.network,
+            memory=profile.limits.memory,
+            cpus=profile.limits.cpus,
+            pids=profile.limits.pids,
+            labels={LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_PROFILE: profile.name,
+                    LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}"},
+        )
+        with docker_engine.started(client, spec) as c:
+            target_started = time.monotonic()
+            sup = supervise(c, plan, target_started)
+            target_ended = time.monotonic()
+            state = docker_engine.container_state(c)
+            docker_engine.save_logs(c, raw / "stdout.log", raw / "stderr.log",
+                                    lambda line: redact(line, secrets_list))
+            docker_engine.copy_out(c, OUT_DIR, raw)
+    harness = parse_harness_log(raw / "harness.tsv")
+    ended_at = datetime.now(timezone.utc)
+    manifest: dict[str, Any] = {
+        "ljprof_version": __version__,
+        "run_id": run_id,
+        "profile": profile.name,
+        "config": redacted_profile(profile),
+        "image": image,
+        "command": ["luajit", profile.script, *profile.args],
+        "started": started_at.isoformat(timespec="milliseconds"),
+        "ended": ended_at.isoformat(timespec="milliseconds"),
+        "ending": describe_ending(state, sup, harness),
+        "timeline": harness["events"],
+        "profilers": {name: PROFILERS[name].assess(raw) for name in sorted(profile.profilers)},
+        "files": describe_files(run_dir),
+        "timings": {
+            "prepare_s": round(target_started - prepare_started, 3),
+            "target_s": round(target_ended - target_started, 3),
+            "collect_s": round(time.monotonic() - target_ended, 3),
+        },
+    }
+    write_json_atomically(run_dir / "manifest.json", manifest)
+    point_latest(reports, profile.name, run_id)
+    if sup.cancelled:
+        raise RunCancelled(f"cancelled; the target was stopped and its files kept in {run_dir}")
+    return RunResult(run_id, run_dir, manifest)

@@ -1,0 +1,129 @@
+"""Plan one run: profile + image facts + host environment -> what the container gets.
+
+Pure: nothing here starts a container, so every decision (command, mounts,
+limits, secrets, what the harness switches on) is testable without Docker.
+Secret values live only in `RunPlan.secret_env`, which never reaches a
+manifest, a log or a repr.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ljprof.errors import ConfigError
+from ljprof.model import Profile
+from ljprof.profilers import PROFILERS
+
+TARGET_DIR = "/ljprof/target"
+HARNESS_DIR = "/ljprof/harness"
+CONFIG_DIR = "/ljprof/config"
+OUT_DIR = "/ljprof/out"
+RUN_UID = 10001  # runs targets when the task runs as root; never root inside
+SECRET_MASK = "***"
+MIN_SECRET_LENGTH = 4  # shorter values are not masked in logs (they would mask ordinary text)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    profile: Profile
+    image_tag: str
+    command: list[str]
+    env: dict[str, str]
+    user: str
+    harness_options: dict[str, Any]
+    secret_env: dict[str, str] = field(repr=False, default_factory=dict)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What the container's environment gets, secrets included: for the engine only."""
+        return {**self.env, **self.secret_env}
+
+    def secret_values(self) -> list[str]:
+        return [v for v in self.secret_env.values() if len(v) >= MIN_SECRET_LENGTH]
+
+
+def check_image(profile: Profile, facts: Mapping[str, Any], tag: str) -> None:
+    """Refuse, before any run, a profiler that this image cannot run."""
+    problems = []
+    for name in profile.profilers:
+        problem = PROFILERS[name].image_problem(facts)
+        if problem:
+            problems.append(f"profiles.{profile.name}.profilers.{name}: {tag} cannot run it: {problem}")
+    if problems:
+        raise ConfigError("\n".join(problems) + "\n  hint: choose another image recipe with --image or LJPROF_IMAGE, "
+                          "or remove the profiler from the profile")
+
+
+def plan_run(profile: Profile, image_tag: str, environ: Mapping[str, str], host_uid: int | None = None) -> RunPlan:
+    uid = os.getuid() if host_uid is None else host_uid
+    env: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    for var in profile.env:
+        if not var.is_secret:
+            env[var.name] = var.value
+        elif var.secret_from in environ:
+            secrets[var.name] = environ[var.secret_from]
+        else:
+            raise ConfigError(
+                f"profiles.{profile.name}.env.{var.name}: the secret comes from the host variable "
+                f"{var.secret_from}, which is not set\n  hint: export {var.secret_from}=... before the run "
+                "(its value is passed to the target and written nowhere)")
+    harness = {
+        "out": OUT_DIR,
+        "profilers": {name: PROFILERS[name].harness_options(opts) for name, opts in sorted(profile.profilers.items())},
+    }
+    return RunPlan(
+        profile=profile,
+        image_tag=image_tag,
+        command=["luajit", f"{HARNESS_DIR}/run.lua", f"{CONFIG_DIR}/options.lua", profile.script, *profile.args],
+        env=env,
+        # As the user who ran the task, so the target reads what that user can;
+        # root on the host becomes an unprivileged user inside.
+        user=f"{RUN_UID}:{RUN_UID}" if uid == 0 else f"{uid}:{os.getgid() if host_uid is None else uid}",
+        harness_options=harness,
+        secret_env=secrets,
+    )
+
+
+def redacted_profile(profile: Profile) -> dict[str, Any]:
+    """The resolved profile for the manifest: secrets are named, never valued."""
+    data = asdict(profile)
+    data["workdir"] = str(profile.workdir)
+    data["env"] = {
+        v.name: (f"<secret from ${v.secret_from}>" if v.is_secret else v.value) for v in profile.env
+    }
+    return data
+
+
+def lua_literal(value: Any) -> str:
+    """A Lua expression for plain data (the harness options file)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        escaped = "".join(chr(b) if b < 128 and (chr(b).isalnum() or chr(b) in " ._-/:") else f"\\{b:03d}"
+                          for b in value.encode("utf-8"))
+        return f'"{escaped}"'
+    if isinstance(value, Mapping):
+        items = ", ".join(f"[{lua_literal(str(k))}] = {lua_literal(v)}" for k, v in sorted(value.items()))
+        return "{" + items + "}"
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(lua_literal(v) for v in value) + "}"
+    raise TypeError(f"no Lua literal for {type(value).__name__}")
+
+
+def options_file_text(plan: RunPlan) -> str:
+    return "-- written by ljprof.runner for one run\nreturn " + lua_literal(plan.harness_options) + "\n"
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, SECRET_MASK)
+    return text
+
