@@ -309,8 +309,8 @@ def parse_duration(w: Walker, node: Node, path: KeyPath, minimum: float = 0.0) -
         w.error(node, path, f"expected a duration such as 250ms, 5s, 2m or a number of seconds, got {describe(node)}")
         return None
     if value < minimum or value <= 0:
-        w.error(node, path, f"{node.value} is too short; it must be at least {minimum or 'more than 0'}"
-                f"{' seconds' if minimum else ''}")
+        bound = f"at least {minimum:g} seconds" if minimum else "more than 0"
+        w.error(node, path, f"{node.value} is too short; it must be {bound}")
         return None
     return value
 
@@ -515,7 +515,9 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
     image_node, image = pick("image")
     if image not in images:
         known = tuple(sorted(images))
-        w.error(image_node or node, (*path, "image"), f"there is no image recipe '{image}'",
+        where = (*path, "image") if "image" in fields else ("defaults", "image")
+        w.error(image_node or node, where, f"there is no image recipe '{image}'"
+                + ("" if "image" in fields else f" (for profile '{name}')"),
                 f"{suggest(str(image), known, listing=False)} known recipes: {', '.join(known)}".strip())
         return None
     workdir_node, workdir_text = pick("workdir")
@@ -525,7 +527,7 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         return None
     script_node, script = fields["script"]
     if not (workdir / str(script)).is_file():
-        w.error(script_node, (*path, "script"), f"'{script}' is not a file in {workdir}")
+        w.error(script_node, (*path, "script"), f"'{script}' is not a file in the workdir '{workdir_text}'")
         return None
     limits = merged("limits")
     profilers = {k: v for k, v in merged("profilers").items() if v is not None}

@@ -189,10 +189,13 @@ def describe_files(run_dir: Path) -> list[dict[str, Any]]:
     return files
 
 
-def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+def write_json_atomically(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Write through a temporary file and a rename; return the data as read back (lists, not tuples)."""
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+    return dict(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
             "collect_s": round(time.monotonic() - target_ended, 3),
         },
     }
-    write_json_atomically(run_dir / "manifest.json", manifest)
+    manifest = write_json_atomically(run_dir / "manifest.json", manifest)
     point_latest(reports, profile.name, run_id)
     if sup.cancelled:
         raise RunCancelled(f"cancelled; the target was stopped and its files kept in {run_dir}")

@@ -197,3 +197,20 @@ def luarocks_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def all_container_ids(client: docker.DockerClient) -> set[str]:
     return {c.id for c in client.containers.list(all=True)}
+
+
+# The image recipe every run test uses: upstream LuaJIT with Debian's rocks.
+# test_build.py builds it with --rebuild; runs find it by its content hash.
+CI_RECIPE = (
+    "images:\n"
+    "  ci-git:\n"
+    "    luarocks: {from: debian}\n"
+    "    rocks: [lua-cjson, luasocket]\n"
+)
+
+
+@pytest.fixture(scope="session")
+def upstream_env(base_image: str, upstream_git: GitSource) -> dict[str, str]:
+    """The overrides that make the ci-git recipe build here: local base, loopback git."""
+    return {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": upstream_git.url,
+            "LJPROF_LUAJIT_REF": upstream_git.ref, "LJPROF_BUILD_NETWORK": "host"}

@@ -16,7 +16,7 @@ import docker
 from ljprof import commands, docker_engine
 from ljprof.errors import BuildFailed
 
-from .conftest import GitSource, all_container_ids
+from .conftest import CI_RECIPE, GitSource, all_container_ids
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -41,16 +41,12 @@ def run(client: docker.DockerClient, tag: str, *command: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def git_build(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient, base_image: str,
-              upstream_git: GitSource) -> tuple[Path, dict[str, str], commands.BuildOutcome]:
+def git_build(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient,
+              upstream_env: dict[str, str], upstream_git: GitSource
+              ) -> tuple[Path, dict[str, str], commands.BuildOutcome]:
     """The `ci-git` recipe built (really: --rebuild) from upstream LuaJIT cloned over loopback git."""
-    config = write_config(tmp_path_factory.mktemp("git"), (
-        "images:\n"
-        "  ci-git:\n"
-        "    luarocks: {from: debian}\n"
-        "    rocks: [lua-cjson, luasocket]\n"))
-    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": upstream_git.url,
-               "LJPROF_LUAJIT_REF": upstream_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+    config = write_config(tmp_path_factory.mktemp("git"), CI_RECIPE)
+    environ = dict(upstream_env)
     out = io.StringIO()
     outcome = commands.build(config, "ci-git", {}, environ, out, rebuild=True)
     printed = out.getvalue()

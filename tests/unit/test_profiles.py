@@ -1,0 +1,144 @@
+"""profiles: and defaults: in profiles.yml, run planning, and the runner's pure parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ljprof.config import load_config
+from ljprof.errors import ConfigError
+from ljprof.model import EnvVar, Profile
+from ljprof.runner import Supervision, describe_ending, make_run_dir, new_run_id, parse_harness_log, point_latest
+from ljprof.runplan import lua_literal, options_file_text, plan_run, redact, redacted_profile
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGES = "images:\n  default: {}\n  other: {}\n"
+
+
+def project(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "main.lua").write_text("print(1)\n")
+    (tmp_path / "profiles.yml").write_text(IMAGES + text)
+    return tmp_path / "profiles.yml"
+
+
+def test_the_shipped_bot_profile() -> None:
+    bot = load_config(REPO / "profiles.yml").profiles["bot"]
+    assert (bot.image, bot.script, bot.workdir) == ("default", "bot.lua", REPO / "examples" / "bot")
+    assert (bot.duration, bot.timeout, bot.grace, bot.network) == (5.0, 120.0, 3.0, "none")
+    assert (bot.limits.memory, bot.limits.cpus, bot.limits.pids) == (1024**3, 1.0, 64)
+    assert bot.profilers == {"gc": {"interval": 0.1}, "memprof": {"start": "manual"}, "metrics": {"interval": 0.1}}
+    assert bot.env == (EnvVar("BOT_NAME", "ljprof-demo"),)
+
+
+def test_defaults_merge_key_by_key_and_a_profile_can_switch_a_profiler_off(tmp_path: Path) -> None:
+    config = load_config(project(tmp_path, (
+        "defaults:\n  duration: 250ms\n  env: {A: one, B: two}\n  limits: {memory: 64m, pids: 10}\n"
+        "  profilers: {gc: {interval: 1s}, metrics: true}\n"
+        "profiles:\n"
+        "  p:\n    workdir: t\n    script: main.lua\n    args: [--n, 10, 2.5]\n"
+        "    env: {B: three, C: {secret: HOST_C}}\n"
+        "    limits: {pids: 20}\n    profilers: {metrics: false, memprof: {}}\n")))
+    p = config.profiles["p"]
+    assert p.args == ("--n", "10", "2.5")
+    assert p.env == (EnvVar("A", "one"), EnvVar("B", "three"), EnvVar("C", secret_from="HOST_C"))
+    assert (p.limits.memory, p.limits.pids, p.limits.cpus) == (64 * 1024**2, 20, None)
+    assert p.profilers == {"gc": {"interval": 1.0}, "memprof": {"start": "auto"}}
+    assert (p.duration, p.timeout, p.grace, p.network, p.image) == (0.25, 600.0, 5.0, "default", "default")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("250ms", 0.25), ("5s", 5.0), ("2m", 120.0), ("1h", 3600.0),
+                                                ("1.5s", 1.5), ("3", 3.0), ("0.5", 0.5)])
+def test_durations(tmp_path: Path, text: str, seconds: float) -> None:
+    config = load_config(project(tmp_path, f"profiles:\n  p: {{workdir: t, script: main.lua, duration: {text}}}\n"))
+    assert config.profiles["p"].duration == seconds
+
+
+def test_every_error_of_a_profile_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(project(tmp_path, (
+            "profiles:\n  p:\n    workdir: t\n    script: main.lua\n    timeout: -1\n    limits: {cpus: 0, ram: 1g}\n"
+            "    env: {1X: a, OK: [1]}\n")))
+    f = tmp_path / "profiles.yml"
+    assert str(info.value).splitlines() == [
+        f"{f}:8:14: profiles.p.timeout: -1 is too short; it must be more than 0",
+        f"{f}:9:20: profiles.p.limits.cpus: expected a number above 0, got 0 (a number)",
+        f"{f}:9:23: profiles.p.limits: unknown key 'ram'",
+        "  hint: allowed keys: cpus, memory, pids",
+        f"{f}:10:11: profiles.p.env.1X: a variable name is letters, digits and '_', not starting with a digit",
+        f"{f}:10:22: profiles.p.env.OK: expected a string, or {{secret: HOST_VARIABLE}}, got a list",
+    ]
+
+
+def a_profile(**changes: object) -> Profile:
+    base = Profile(name="bot", image="default", workdir=Path("/w"), script="bot.lua", args=("a",),
+                   env=(EnvVar("PLAIN", "x"), EnvVar("TOKEN", secret_from="HOST_TOKEN")),
+                   profilers={"gc": {"interval": 0.1}, "memprof": {"start": "auto"}})
+    return Profile(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_run_plan_passes_secrets_only_to_the_container() -> None:
+    plan = plan_run(a_profile(), "img:1", {"HOST_TOKEN": "tok-12345"}, host_uid=1000)
+    assert plan.command == ["luajit", "/ljprof/harness/run.lua", "/ljprof/config/options.lua", "bot.lua", "a"]
+    assert plan.env == {"PLAIN": "x"}
+    assert plan.environment == {"PLAIN": "x", "TOKEN": "tok-12345"}
+    assert "tok-12345" not in repr(plan)
+    assert "tok-12345" not in str(redacted_profile(plan.profile))
+    assert redacted_profile(plan.profile)["env"] == {"PLAIN": "x", "TOKEN": "<secret from $HOST_TOKEN>"}
+    assert plan.harness_options == {"out": "/ljprof/out", "profilers": {
+        "gc": {"path": "gc.csv", "interval": 0.1}, "memprof": {"path": "memprof.bin", "start": "auto"}}}
+    assert redact("token=tok-12345;", plan.secret_values()) == "token=***;"
+
+
+def test_a_missing_secret_is_an_error_that_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as info:
+        plan_run(a_profile(), "img:1", {}, host_uid=1000)
+    assert str(info.value) == (
+        "profiles.bot.env.TOKEN: the secret comes from the host variable HOST_TOKEN, which is not set\n"
+        "  hint: export HOST_TOKEN=... before the run (its value is passed to the target and written nowhere)")
+
+
+def test_root_on_the_host_runs_the_target_unprivileged() -> None:
+    assert plan_run(a_profile(env=()), "img", {}, host_uid=0).user == "10001:10001"
+    assert plan_run(a_profile(env=()), "img", {}, host_uid=1000).user == "1000:1000"
+
+
+def test_harness_options_are_a_lua_table() -> None:
+    assert lua_literal({"b": [1, 2.5, True, None], "a": 'q"\n\\é'}) == (
+        '{["a"] = "q\\034\\010\\092\\195\\169", ["b"] = {1, 2.5, true, nil}}')
+    text = options_file_text(plan_run(a_profile(env=()), "img", {}, host_uid=1))
+    assert text.splitlines()[1] == (
+        'return {["out"] = "/ljprof/out", ["profilers"] = {["gc"] = {["interval"] = 0.1, ["path"] = "gc.csv"}, '
+        '["memprof"] = {["path"] = "memprof.bin", ["start"] = "auto"}}}')
+
+
+def test_run_ids_sort_by_time_and_directories_are_never_reused(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    early = new_run_id(datetime(2026, 11, 25, 4, 5, 6, 7000, tzinfo=timezone.utc))
+    late = new_run_id(datetime(2026, 11, 25, 4, 5, 6, 8000, tzinfo=timezone.utc))
+    assert early.startswith("20261125T040506007Z-") and early < late and ":" not in early
+    dirs = {make_run_dir(tmp_path, "bot")[1] for _ in range(20)}
+    assert len(dirs) == 20 and all((d / "raw").is_dir() for d in dirs)
+    run_id = sorted(dirs)[-1].name
+    point_latest(tmp_path, "bot", run_id)
+    point_latest(tmp_path, "bot", run_id)  # replacing works
+    assert (tmp_path / "bot" / "latest").resolve() == tmp_path / "bot" / run_id
+
+
+def test_harness_log_and_endings(tmp_path: Path) -> None:
+    log = tmp_path / "harness.tsv"
+    log.write_text("begin\t0.000100\tbot.lua\nstart\t0.000200\tmemprof\nmark\t1.5\tphase two\n"
+                   "end\t5.000000\tinterrupted 1 bot.lua:9: interrupted!\n")
+    harness = parse_harness_log(log)
+    assert harness["end"] == {"how": "interrupted", "code": 1, "message": "bot.lua:9: interrupted!"}
+    assert harness["events"][2] == {"event": "mark", "t": 1.5, "detail": "phase two"}
+    sup = Supervision(signals=[{"signal": "SIGINT", "after_s": 5.0, "reason": "duration"}], stopped_by="duration")
+    assert describe_ending({"ExitCode": 1, "OOMKilled": False}, sup, harness)["kind"] == "interrupted"
+    nothing = {"events": [], "end": None}
+    assert describe_ending({"ExitCode": 137, "OOMKilled": True}, Supervision(), nothing)["kind"] == "oom"
+    killed = describe_ending({"ExitCode": 143, "OOMKilled": False}, sup, nothing)
+    assert (killed["kind"], killed["signal"]) == ("signal", "SIGTERM")
+    assert describe_ending({"ExitCode": 137}, Supervision(timed_out=True), nothing)["kind"] == "timeout"
+    assert parse_harness_log(tmp_path / "missing.tsv") == nothing
