@@ -35,9 +35,12 @@ IMAGE_INFO_PATH = "/usr/share/ljprof/image.json"
 def check(config_path: str | Path, out: TextIO) -> Config:
     """Validate profiles.yml and say what it defines."""
     config = load_config(config_path)
-    out.write(f"{config_path}: valid; {len(config.images)} image recipe(s)\n")
+    out.write(f"{config_path}: valid; {len(config.images)} image recipe(s), {len(config.profiles)} profile(s)\n")
     for recipe in config.images.values():
-        out.write(f"  {recipe.name}: {describe_recipe(recipe)}\n")
+        out.write(f"  image {recipe.name}: {describe_recipe(recipe)}\n")
+    for p in config.profiles.values():
+        out.write(f"  profile {p.name}: luajit {' '.join([p.script, *p.args])} in {p.workdir} on image {p.image}; "
+                  f"profilers: {', '.join(sorted(p.profilers)) or 'none'}\n")
     return config
 
 

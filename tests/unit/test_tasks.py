@@ -16,10 +16,12 @@ BAD = REPO / "tests" / "fixtures" / "config" / "bad"
 def test_check_lists_the_shipped_recipes(capsys: pytest.CaptureFixture[str]) -> None:
     tasks.check(MockContext(), config=str(REPO / "profiles.yml"))
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{REPO / 'profiles.yml'}: valid; 2 image recipe(s)"
+    assert out[0] == f"{REPO / 'profiles.yml'}: valid; 3 image recipe(s), 2 profile(s)"
     assert out[1] == (
-        "  default: buildpack-deps:bullseye; LuaJIT from https://github.com/tarantool/luajit.git @ "
+        "  image default: buildpack-deps:bullseye; LuaJIT from https://github.com/tarantool/luajit.git @ "
         "b52fe9795db249e7803aeef22c2ed6129a97aaeb; LuaRocks from source; luasec copas lua-cjson")
+    assert out[4] == (f"  profile bot: luajit bot.lua in {REPO / 'examples' / 'bot'} on image default; "
+                      "profilers: gc, memprof, metrics")
 
 
 def test_a_config_error_becomes_exit_code_2_with_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +49,7 @@ def test_build_of_an_unknown_recipe_names_the_known_ones(monkeypatch: pytest.Mon
         tasks.build(MockContext(), image="defualt")
     assert info.value.message == (
         "ljprof: error: profiles.yml: there is no image recipe 'defualt'\n"
-        "  hint: did you mean 'default'? known recipes: default, offline")
+        "  hint: did you mean 'default'? known recipes: default, offline, upstream")
 
 
 def test_context_writes_build_args_for_github_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
