@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from ljprof import docker_engine, runner
 from ljprof.config import load_config
@@ -51,13 +51,25 @@ def describe_recipe(recipe: ImageRecipe) -> str:
     return f"{recipe.base}; LuaJIT from {source}; LuaRocks from {recipe.luarocks.source}; {rocks}"
 
 
-def select_recipe(config: Config, name: str) -> ImageRecipe:
-    if name not in config.images:
-        known = tuple(sorted(config.images))
+T = TypeVar("T")
+
+
+def _select(config: Config, entries: Mapping[str, T], name: str, what: str) -> T:
+    """entries[name], or an error that names the known ones and the likely one."""
+    if name not in entries:
+        known = tuple(sorted(entries))
         close = suggest(name, known, listing=False)
-        raise ConfigError(f"{config.path}: there is no image recipe '{name}'\n"
-                          f"  hint: {close + ' ' if close else ''}known recipes: {', '.join(known)}")
-    return config.images[name]
+        raise ConfigError(f"{config.path}: there is no {what} '{name}'\n"
+                          f"  hint: {close + ' ' if close else ''}known {what}s: {', '.join(known) or 'none'}")
+    return entries[name]
+
+
+def select_recipe(config: Config, name: str) -> ImageRecipe:
+    return _select(config, config.images, name, "image recipe")
+
+
+def select_profile(config: Config, name: str) -> Profile:
+    return _select(config, config.profiles, name, "profile")
 
 
 def resolve_plan(config_path: str | Path, image: str, options: Mapping[str, str | None],
@@ -238,15 +250,6 @@ def clean(out: TextIO, images: bool = False) -> None:
     out.write(f"removed {len(containers)} container(s)" + (f" and {len(removed)} image(s)" if images else "") + "\n")
     for name in containers + removed:
         out.write(f"  {name}\n")
-
-
-def select_profile(config: Config, name: str) -> Profile:
-    if name not in config.profiles:
-        known = tuple(sorted(config.profiles))
-        close = suggest(name, known, listing=False)
-        raise ConfigError(f"{config.path}: there is no profile '{name}'\n"
-                          f"  hint: {close + ' ' if close else ''}known profiles: {', '.join(known) or 'none'}")
-    return config.profiles[name]
 
 
 def list_profiles(config_path: str | Path, out: TextIO, as_json: bool = False) -> list[str]:

@@ -49,7 +49,7 @@ def test_build_of_an_unknown_recipe_names_the_known_ones(monkeypatch: pytest.Mon
         tasks.build(MockContext(), image="defualt")
     assert info.value.message == (
         "ljprof: error: profiles.yml: there is no image recipe 'defualt'\n"
-        "  hint: did you mean 'default'? known recipes: default, offline, upstream")
+        "  hint: did you mean 'default'? known image recipes: default, offline, upstream")
 
 
 def test_context_writes_build_args_for_github_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
