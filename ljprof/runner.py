@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import tempfile
@@ -177,6 +178,26 @@ def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, 
     return ending
 
 
+SOURCES_LIMIT = 8 * 1024 * 1024  # bytes of Lua source kept with a run, at most
+
+
+def keep_sources(workdir: Path, dest: Path) -> int:
+    """Copy the target's Lua files into the run directory, so reports can show source lines
+    from the run directory alone (the target may change or be gone by then). Returns bytes kept."""
+    kept = 0
+    for path in sorted(workdir.rglob("*.lua")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        size = path.stat().st_size
+        if kept + size > SOURCES_LIMIT:
+            break
+        target = dest / path.relative_to(workdir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        kept += size
+    return kept
+
+
 def describe_files(run_dir: Path) -> list[dict[str, Any]]:
     producers = dict(FIXED_OUTPUTS)
     for profiler in PROFILERS.values():
@@ -184,8 +205,11 @@ def describe_files(run_dir: Path) -> list[dict[str, Any]]:
     files = []
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
         rel = path.relative_to(run_dir).as_posix()
-        files.append({"path": rel, "size": path.stat().st_size,
-                      "producer": producers.get(path.name, "the target (written to its output folder)")})
+        if rel.startswith("sources/"):
+            producer = "the target's source, kept for reports"
+        else:
+            producer = producers.get(path.name, "the target (written to its output folder)")
+        files.append({"path": rel, "size": path.stat().st_size, "producer": producer})
     return files
 
 
@@ -241,6 +265,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
             docker_engine.save_logs(c, raw / "stdout.log", raw / "stderr.log",
                                     lambda line: redact(line, secrets_list))
             docker_engine.copy_out(c, OUT_DIR, raw)
+    keep_sources(profile.workdir, run_dir / "sources")
     harness = parse_harness_log(raw / "harness.tsv")
     ended_at = datetime.now(timezone.utc)
     manifest: dict[str, Any] = {

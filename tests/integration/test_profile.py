@@ -118,6 +118,9 @@ def test_a_target_that_returns(project: Path, environ: dict[str, str]) -> None:
     assert latest.is_symlink() and os.readlink(latest) == result.run_id
     assert re.fullmatch(r"\d{8}T\d{9}Z-[0-9a-f]{6}", result.run_id)
     assert json.loads((result.run_dir / "manifest.json").read_text()) == m
+    # the target's sources are kept with the run, for reports rendered from the run directory alone
+    assert (result.run_dir / "sources" / "returns.lua").read_text() == TARGETS["returns.lua"]
+    assert files["sources/returns.lua"]["producer"] == "the target's source, kept for reports"
 
 
 def test_a_target_that_raises_an_error(project: Path, environ: dict[str, str]) -> None:
