@@ -82,6 +82,29 @@ def profile(c: Context, name: str, image: str | None = None, reports: str | None
          os.environ, sys.stdout, reports=reports)
 
 
+@task(help={"run": "a run directory (reports/<profile>/<run-id>)",
+            "name": "a profile: render its latest run",
+            "reports": "where run directories are (default: reports/)"})
+def report(c: Context, run: str | None = None, name: str | None = None, reports: str = "reports") -> None:
+    """Render a run's reports again from its run directory alone (no Docker needed)."""
+    _run(lambda: commands.report(commands.find_run(reports, run, name), sys.stdout))
+
+
+@task(help={"file": "a memprof file recorded anywhere (e.g. by misc.memprof.start)",
+            "leak_only": "only the HEAP SUMMARY (as luajit-parse-memprof --leak-only)",
+            "human_readable": "sizes as KiB/MiB (as luajit-parse-memprof --human-readable)",
+            "json": "also write the JSON report to this file",
+            "html": "also write the HTML report to this file",
+            "sources": "folder of the Lua sources, for source lines in the HTML (default: the file's folder)"})
+def memprof(c: Context, file: str, leak_only: bool = False, human_readable: bool = False, json: str | None = None,
+            html: str | None = None, sources: str | None = None) -> None:
+    """Print the text report of any memprof file (exit 1 when the file was cut: the report covers what was read)."""
+    status = _run(commands.memprof_file, file, sys.stdout, leak_only=leak_only, human_readable=human_readable,
+                  json_out=json, html_out=html, sources=sources)
+    if status:
+        raise Exit(code=status)
+
+
 @task(name="list", help={"json": "print a JSON list of names (for a GitHub Actions matrix)",
                          "config": "the configuration file (default: profiles.yml)"})
 def list_(c: Context, json: bool = False, config: str = CONFIG) -> None:

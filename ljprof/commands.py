@@ -24,6 +24,11 @@ from ljprof.context import write_context_dir
 from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
 from ljprof.model import Config, ImageRecipe, Profile
 from ljprof.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
+from ljprof.profilers.memprof import parse_file
+from ljprof.reporting.memprof_html import MemprofHtmlReport, SourceLines
+from ljprof.reporting.memprof_json import MemprofJsonReport
+from ljprof.reporting.memprof_text import MemprofTextReport
+from ljprof.reports import Rendered, render_run, top_sites, write_atomically
 from ljprof.runner import RunResult
 from ljprof.runplan import check_image, plan_run
 from ljprof.yamlcheck import suggest
@@ -289,7 +294,37 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
                   "features": facts["features"]}
     result = runner.run(client, plan, image_info, reports_dir, started)
     out.write(format_run(result))
+    report(result.run_dir, out)
     return result
+
+
+def report(run_dir: str | Path, out: TextIO) -> Rendered:
+    """Render a run directory's reports (again) from its raw files, and say where they are."""
+    rendered = render_run(Path(run_dir))
+    for path in rendered.files:
+        out.write(f"report: {path}\n")
+    if rendered.memprof is not None:
+        memprof = rendered.memprof
+        if memprof.cut is not None:
+            out.write(f"memprof: the file was cut ({memprof.cut.reason}); the reports cover the "
+                      f"{memprof.counts.events:,} events before it\n")
+        out.write("memprof: where memory is still held (heap summary, top 5):\n")
+        for line in top_sites(memprof):
+            out.write(f"  {line}\n")
+    return rendered
+
+
+def find_run(reports_dir: str | Path, run: str | None, profile_name: str | None) -> Path:
+    """A run directory named by path, or a profile's latest run."""
+    if run:
+        return Path(run)
+    if not profile_name:
+        raise ConfigError("name a run directory (--run DIR) or a profile (--name NAME, for its latest run)")
+    latest = Path(reports_dir) / profile_name / "latest"
+    if not latest.exists():
+        raise ConfigError(f"{latest}: no run of profile '{profile_name}' yet\n"
+                          f"  hint: invoke profile --name {profile_name}")
+    return latest.resolve()
 
 
 def format_run(result: RunResult) -> str:
@@ -313,3 +348,19 @@ def format_run(result: RunResult) -> str:
             lines.append(f"  {name}: {facts['samples']} samples")
     lines.append(f"  timings: {m['timings']}")
     return "\n".join(lines) + "\n"
+
+
+def memprof_file(path: str | Path, out: TextIO, *, leak_only: bool = False, human_readable: bool = False,
+                 json_out: str | None = None, html_out: str | None = None, sources: str | None = None) -> int:
+    """Reports of a memprof file outside a run: text to `out`, JSON and HTML to files if asked.
+
+    Returns 0, or 1 when the file was cut (the reports then cover every event before the cut).
+    """
+    profile = parse_file(path)
+    if json_out:
+        write_atomically(Path(json_out), MemprofJsonReport(profile, leak_only=leak_only).render)
+    if html_out:
+        lines = SourceLines.from_folder(Path(sources) if sources else Path(path).resolve().parent)
+        write_atomically(Path(html_out), MemprofHtmlReport(profile, lines, title=f"memprof: {Path(path).name}").render)
+    MemprofTextReport(profile, leak_only=leak_only, human_readable=human_readable).render(out)
+    return 0 if profile.complete else 1

@@ -1,0 +1,31 @@
+"""memprof as JSON: the model's data for machines, with sorted keys and a fixed order.
+
+The lists are in the text report's order (see `ljprof.profilers.memprof.model`);
+numbers are bytes and counts, never rounded. `leak_only` leaves out the
+three per-event sections, as the text report's --leak-only does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from ljprof.profilers.memprof.model import MemprofProfile
+
+
+class MemprofJsonReport:
+    def __init__(self, profile: MemprofProfile, *, leak_only: bool = False) -> None:
+        data: dict[str, Any] = profile.to_json()
+        if leak_only:
+            for key in ("allocations", "reallocations", "deallocations"):
+                del data[key]
+        self.data = data
+
+    def render(self, out: TextIO) -> None:
+        json.dump(self.data, out, sort_keys=True, indent=2, ensure_ascii=False)
+        out.write("\n")
+
+
+def render_json(profile: MemprofProfile, out: TextIO, *, leak_only: bool = False) -> None:
+    """Write the JSON report of `profile` to `out`."""
+    MemprofJsonReport(profile, leak_only=leak_only).render(out)
