@@ -82,13 +82,14 @@ static void *sampler_main(void *arg) {
   struct timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
   pthread_mutex_lock(&S.lock);
-  while (!S.stopping) {
-    take_sample();
+  for (;;) {
     long ns = next.tv_nsec + (long)(S.interval * 1e9);
     next.tv_sec += ns / 1000000000L;
     next.tv_nsec = ns % 1000000000L;
     while (!S.stopping && pthread_cond_timedwait(&S.wake, &S.lock, &next) != ETIMEDOUT) {
     }
+    if (S.stopping) break;
+    take_sample();
   }
   pthread_mutex_unlock(&S.lock);
   return NULL;
@@ -135,6 +136,7 @@ static int l_start(lua_State *L) {
 #endif
   S.stopping = 0;
   S.samples = 0;
+  take_sample(); /* the first value, at the start, before the thread exists: a run has at least two */
   /* The thread inherits this mask: it takes no signal meant for the VM. */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
