@@ -36,7 +36,9 @@ TARGETS = {
     "forever.lua": 'local socket = require("socket")\nlocal n = 0\nwhile true do n = n + 1 socket.sleep(0.01) end\n',
     # A tight loop that the JIT compiles: luajit's SIGINT hook never runs in a trace.
     "spin.lua": "local x = 0\nwhile true do x = x + 1 end\n",
-    "hog.lua": 'local t = {}\nfor i = 1, 1e9 do t[i] = ("x"):rep(4096) .. i end\n',
+    # About 100 MB a second, so the GC series shows the growth before the kill.
+    "hog.lua": 'local socket = require("socket")\nlocal t = {}\n'
+               'for i = 1, 1e9 do t[i] = ("x"):rep(4096) .. i if i % 256 == 0 then socket.sleep(0.01) end end\n',
     "secret.lua": 'local token = os.getenv("BOT_TOKEN")\nprint("token is " .. token, #token)\n'
                   'io.stderr:write("stderr sees " .. token .. "\\n")\n',
     "marks.lua": 'local ljprof = require("ljprof")\nljprof.mark("phase one")\nlocal t = {}\n'
