@@ -179,25 +179,31 @@ class PyDecoder:
             self._phase = fmt.PHASE_MEMPROF_PROLOGUE
             return p
         kind = header & 0x03
+        if kind not in (fmt.SYM_LFUNC, fmt.SYM_CFUNC, fmt.SYM_TRACE):
+            raise _Corrupt(fmt.E_SYMBOL_TYPE, rec, header)
+        return self._symbol(kind, buf, p, end, rec, first_count=6)
+
+    def _symbol(self, kind: int, buf: bytes, p: int, end: int, rec: int, first_count: int) -> int:
+        """One symbol (Lua function, C function or trace), in the symbol table or mid-stream.
+
+        `kind` is SYM_LFUNC, SYM_CFUNC or SYM_TRACE; the count it adds to is
+        `first_count` plus that kind (the two places count separately).
+        """
         if kind == fmt.SYM_LFUNC:
             addr, p = _uleb(buf, p, end)
             chunk, p = _string(buf, p, end, rec)
             _line, p = _uleb(buf, p, end)
             self._add_lfunc(addr, chunk)
-            self._counts[6] += 1
         elif kind == fmt.SYM_CFUNC:
             addr, p = _uleb(buf, p, end)
             name, p = _string(buf, p, end, rec)
             self._add_cfunc(addr, name)
-            self._counts[7] += 1
-        elif kind == fmt.SYM_TRACE:
+        else:
             traceno, p = _uleb(buf, p, end)
             addr, p = _uleb(buf, p, end)
             line, p = _uleb(buf, p, end)
             self._add_trace(traceno, addr, line)
-            self._counts[8] += 1
-        else:
-            raise _Corrupt(fmt.E_SYMBOL_TYPE, rec, header)
+        self._counts[first_count + kind] += 1
         return p
 
     def _event(self, buf: bytes, p: int, end: int, rec: int) -> tuple[int, bool]:
@@ -213,24 +219,8 @@ class PyDecoder:
         aevent = header & fmt.AEVENT_MASK
         source = header & fmt.ASOURCE_MASK
         if aevent == fmt.AEVENT_SYMTAB:
-            if source == fmt.ASOURCE_LFUNC:
-                addr, p = _uleb(buf, p, end)
-                chunk, p = _string(buf, p, end, rec)
-                _line, p = _uleb(buf, p, end)
-                self._add_lfunc(addr, chunk)
-                self._counts[3] += 1
-            elif source == fmt.ASOURCE_CFUNC:
-                addr, p = _uleb(buf, p, end)
-                name, p = _string(buf, p, end, rec)
-                self._add_cfunc(addr, name)
-                self._counts[4] += 1
-            else:
-                traceno, p = _uleb(buf, p, end)
-                addr, p = _uleb(buf, p, end)
-                line, p = _uleb(buf, p, end)
-                self._add_trace(traceno, addr, line)
-                self._counts[5] += 1
-            return p, False
+            kind = {fmt.ASOURCE_LFUNC: fmt.SYM_LFUNC, fmt.ASOURCE_CFUNC: fmt.SYM_CFUNC}.get(source, fmt.SYM_TRACE)
+            return self._symbol(kind, buf, p, end, rec, first_count=3), False
         addr = line = traceno = 0
         if source == fmt.ASOURCE_LFUNC:
             addr, p = _uleb(buf, p, end)
