@@ -22,7 +22,7 @@ from ljprof.config import load_config
 from ljprof.console import BuildDisplay
 from ljprof.context import write_context_dir
 from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
-from ljprof.model import Config, ImageRecipe, Profile
+from ljprof.model import Config, ImageRecipe, LuajitSource, Profile
 from ljprof.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
 from ljprof.profilers.memprof import parse_file
 from ljprof.reporting.memprof_html import MemprofHtmlReport, SourceLines
@@ -49,11 +49,14 @@ def check(config_path: str | Path, out: TextIO) -> Config:
     return config
 
 
+def luajit_source_text(lj: LuajitSource) -> str:
+    return f"local tree {lj.path}" if lj.path else f"{lj.git} @ {lj.ref}"
+
+
 def describe_recipe(recipe: ImageRecipe) -> str:
-    lj = recipe.luajit
-    source = f"local tree {lj.path}" if lj.path else f"{lj.git} @ {lj.ref}"
     rocks = " ".join(recipe.rocks) or "no rocks"
-    return f"{recipe.base}; LuaJIT from {source}; LuaRocks from {recipe.luarocks.source}; {rocks}"
+    return (f"{recipe.base}; LuaJIT from {luajit_source_text(recipe.luajit)}; "
+            f"LuaRocks from {recipe.luarocks.source}; {rocks}")
 
 
 T = TypeVar("T")
@@ -89,11 +92,9 @@ def resolve_plan(config_path: str | Path, image: str, options: Mapping[str, str 
 def print_plan(plan: BuildPlan, overrides: Overrides, out: TextIO) -> None:
     """The resolved build, before any work starts."""
     r, args = plan.recipe, plan.build_args
-    lj = r.luajit
-    source = f"local tree {lj.path}" if lj.path else f"{lj.git} @ {lj.ref}"
     out.write(f"image '{r.name}' -> {plan.tag}\n")
     out.write(f"  base      {r.base}\n")
-    out.write(f"  luajit    {source} (build: {args['LUAJIT_BUILD']})\n")
+    out.write(f"  luajit    {luajit_source_text(r.luajit)} (build: {args['LUAJIT_BUILD']})\n")
     rocks = " ".join(r.rocks) or "none"
     out.write(f"  luarocks  from {r.luarocks.source} {r.luarocks.version}; rocks: {rocks}\n")
     out.write(f"  network   {plan.network or 'default'}\n")

@@ -29,39 +29,42 @@ def _count_rows(path: Path) -> dict[str, Any]:
     return {"present": True, "samples": len(samples), "last_t": last}
 
 
-class GcSampler:
-    name = "gc"
-    summary = 'collectgarbage("count") every interval, as raw/gc.csv (t seconds, kb)'
+class _CsvSampler:
+    """A series the sampler thread writes as raw/<name>.csv; subclasses say what it samples."""
+
+    name = ""
+    file = ""
+    what = ""
     options: Mapping[str, Option] = {"interval": INTERVAL}
 
     def image_problem(self, facts: Mapping[str, Any]) -> str:
-        return ""  # plain Lua: works on upstream LuaJIT too
+        return ""
 
     def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        return {"path": "gc.csv", "interval": float(options["interval"])}
+        return {"path": self.file, "interval": float(options["interval"])}
 
     def outputs(self) -> dict[str, str]:
-        return {"gc.csv": 'collectgarbage("count") samples'}
+        return {self.file: f"{self.what} samples"}
 
     def assess(self, raw: Path) -> dict[str, Any]:
-        return _count_rows(raw / "gc.csv")
+        return _count_rows(raw / self.file)
 
 
-class MetricsSampler:
+class GcSampler(_CsvSampler):
+    name = "gc"
+    file = "gc.csv"
+    what = 'collectgarbage("count")'
+    summary = 'collectgarbage("count") every interval, as raw/gc.csv (t seconds, kb)'
+    # plain Lua: works on upstream LuaJIT too (the base class finds no problem)
+
+
+class MetricsSampler(_CsvSampler):
     name = "metrics"
+    file = "metrics.csv"
+    what = "misc.getmetrics()"
     summary = "misc.getmetrics() every interval, as raw/metrics.csv (Tarantool's LuaJIT only)"
-    options: Mapping[str, Option] = {"interval": INTERVAL}
 
     def image_problem(self, facts: Mapping[str, Any]) -> str:
         if not facts["features"]["getmetrics"]["present"]:
             return "misc.getmetrics is absent (upstream LuaJIT has none; use an image of Tarantool's LuaJIT)"
         return ""
-
-    def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        return {"path": "metrics.csv", "interval": float(options["interval"])}
-
-    def outputs(self) -> dict[str, str]:
-        return {"metrics.csv": "misc.getmetrics() samples"}
-
-    def assess(self, raw: Path) -> dict[str, Any]:
-        return _count_rows(raw / "metrics.csv")
