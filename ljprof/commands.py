@@ -17,21 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from ljprof import docker_engine, runner
-from ljprof.config import load_config
+from ljprof import docker_engine
+from ljprof.config.loader import load_config
+from ljprof.config.model import Config, ImageRecipe, LuajitSource, Profile
+from ljprof.config.yamlcheck import suggest
 from ljprof.console import BuildDisplay
-from ljprof.context import write_context_dir
 from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
-from ljprof.model import Config, ImageRecipe, LuajitSource, Profile
-from ljprof.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
+from ljprof.image.context import write_context_dir
+from ljprof.image.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
 from ljprof.profilers.memprof import parse_file
-from ljprof.reporting.memprof_html import MemprofHtmlReport, SourceLines
-from ljprof.reporting.memprof_json import MemprofJsonReport
-from ljprof.reporting.memprof_text import MemprofTextReport
-from ljprof.reports import Rendered, render_run, top_sites, write_atomically
-from ljprof.runner import RunResult
-from ljprof.runplan import check_image, plan_run
-from ljprof.yamlcheck import suggest
+from ljprof.profilers.memprof.report_html import MemprofHtmlReport, SourceLines
+from ljprof.profilers.memprof.report_json import MemprofJsonReport
+from ljprof.profilers.memprof.report_text import MemprofTextReport
+from ljprof.reporting.render import Rendered, render_run, top_sites, write_atomically
+from ljprof.run import runner
+from ljprof.run.plan import check_image, plan_run
+from ljprof.run.runner import RunResult
 
 STATE_DIR = REPO_ROOT / ".ljprof"  # build logs and cached image facts; git-ignored
 IMAGE_INFO_PATH = "/usr/share/ljprof/image.json"

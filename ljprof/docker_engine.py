@@ -26,9 +26,9 @@ import docker.errors
 from docker.models.images import Image
 
 import docker
-from ljprof.context import write_context_tar
 from ljprof.errors import BuildFailed, DockerUnavailable
-from ljprof.plan import LABEL_MANAGED, BuildPlan
+from ljprof.image.context import write_context_tar
+from ljprof.image.plan import LABEL_MANAGED, BuildPlan
 
 LABEL_OWNER = "org.ljprof.owner"  # host:pid of the ljprof process that runs a container
 

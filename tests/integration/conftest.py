@@ -160,7 +160,7 @@ def tarantool_git(git_server: GitServer) -> GitSource:
     if not source:
         pytest.skip("Tarantool's LuaJIT is not available here: set LJPROF_TEST_TARANTOOL_LUAJIT to its git URL "
                     "or a local clone (CI cannot reach GitHub, so this test runs only where it is given)")
-    from ljprof.config import TARANTOOL_LUAJIT_REF
+    from ljprof.config.loader import TARANTOOL_LUAJIT_REF
 
     if "://" in source:
         return GitSource(source, TARANTOOL_LUAJIT_REF, TARANTOOL_LUAJIT_REF)

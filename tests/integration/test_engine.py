@@ -10,7 +10,7 @@ import pytest
 
 import docker
 from ljprof import commands, docker_engine
-from ljprof.plan import LABEL_MANAGED
+from ljprof.image.plan import LABEL_MANAGED
 
 pytestmark = pytest.mark.docker
 

@@ -19,7 +19,7 @@ import pytest
 import docker
 from ljprof import commands
 from ljprof.errors import ConfigError
-from ljprof.runner import LABEL_PROFILE, RunResult
+from ljprof.run.runner import LABEL_PROFILE, RunResult
 
 from .conftest import CI_RECIPE
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from ljprof.config import (
+from ljprof.config.loader import (
     DEFAULT_ROCKS,
     TARANTOOL_LUAJIT_GIT,
     TARANTOOL_LUAJIT_REF,
     load_config,
     parse_config,
 )
+from ljprof.config.yamlcheck import format_keypath
 from ljprof.errors import ConfigError
-from ljprof.yamlcheck import format_keypath
 
 REPO = Path(__file__).resolve().parents[2]
 BAD = REPO / "tests" / "fixtures" / "config" / "bad"

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ljprof.profilers.memprof import parse_file
-from ljprof.reporting.memprof_html import MemprofHtmlReport, SourceLines
+from ljprof.profilers.memprof.report_html import MemprofHtmlReport, SourceLines
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "memprof"
 

@@ -11,8 +11,8 @@ import pytest
 from ljprof.commands import memprof_file as report_file
 from ljprof.errors import ConfigError
 from ljprof.profilers.memprof import available_decoders, parse_stream
-from ljprof.reporting.memprof_json import render_json
-from ljprof.reporting.memprof_text import format_bytes, render_text
+from ljprof.profilers.memprof.report_json import render_json
+from ljprof.profilers.memprof.report_text import format_bytes, render_text
 from tests.unit.test_memprof_reference import (
     COMPLETE,
     FIXTURES,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ljprof.config import load_config, parse_config
-from ljprof.context import PLACEHOLDER, write_context_dir, write_context_tar
+from ljprof.config.loader import load_config, parse_config
+from ljprof.config.model import ImageRecipe
 from ljprof.errors import ConfigError
-from ljprof.model import ImageRecipe
-from ljprof.plan import CONTEXT_FILES, Overrides, collect_overrides, plan_build
+from ljprof.image.context import PLACEHOLDER, write_context_dir, write_context_tar
+from ljprof.image.plan import CONTEXT_FILES, Overrides, collect_overrides, plan_build
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = load_config(REPO / "profiles.yml").images["default"]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from ljprof.config import load_config
+from ljprof.config.loader import load_config
+from ljprof.config.model import EnvVar, Profile
 from ljprof.errors import ConfigError
-from ljprof.model import EnvVar, Profile
-from ljprof.runner import Supervision, describe_ending, make_run_dir, new_run_id, parse_harness_log, point_latest
-from ljprof.runplan import lua_literal, options_file_text, plan_run, redact, redacted_profile
+from ljprof.run.plan import lua_literal, options_file_text, plan_run, redact, redacted_profile
+from ljprof.run.runner import Supervision, describe_ending, make_run_dir, new_run_id, parse_harness_log, point_latest
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = "images:\n  default: {}\n  other: {}\n"

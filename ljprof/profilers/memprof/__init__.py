@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ljprof.errors import ConfigError
 from ljprof.profilers.memprof.build import build_profile
+from ljprof.profilers.memprof.capture import MemprofCapture
 from ljprof.profilers.memprof.decoder import (
     BinaryReader,
     MemprofFormatError,
@@ -22,7 +23,7 @@ from ljprof.profilers.memprof.decoder import (
 )
 from ljprof.profilers.memprof.model import MemprofProfile
 
-__all__ = ["MemprofFormatError", "MemprofProfile", "available_decoders", "parse_file", "parse_stream"]
+__all__ = ["PROFILER", "MemprofFormatError", "MemprofProfile", "available_decoders", "parse_file", "parse_stream"]
 
 
 def parse_stream(f: BinaryReader, name: str, *, decoder: str | None = None) -> MemprofProfile:
@@ -39,3 +40,6 @@ def parse_file(path: str | Path, *, decoder: str | None = None) -> MemprofProfil
         raise ConfigError(f"{path}: cannot open the memprof file: {exc.strerror or exc}") from exc
     with f:
         return parse_stream(f, str(path), decoder=decoder)
+
+
+PROFILER = MemprofCapture()

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ljprof.config.model import Profile
 from ljprof.errors import ConfigError
-from ljprof.model import Profile
 from ljprof.profilers import PROFILERS
 
 TARGET_DIR = "/ljprof/target"
@@ -119,7 +119,7 @@ def lua_literal(value: Any) -> str:
 
 
 def options_file_text(plan: RunPlan) -> str:
-    return "-- written by ljprof.runner for one run\nreturn " + lua_literal(plan.harness_options) + "\n"
+    return "-- written by ljprof.run.runner for one run\nreturn " + lua_literal(plan.harness_options) + "\n"
 
 
 def redact(text: str, secrets: list[str]) -> str:

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ljprof.config.model import Config, EnvVar, ImageRecipe, Limits, LuajitSource, LuarocksSpec, Profile
+from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
-from ljprof.model import Config, EnvVar, ImageRecipe, Limits, LuajitSource, LuarocksSpec, Profile
 from ljprof.profilers import PROFILERS
-from ljprof.yamlcheck import KeyPath, Walker, describe, suggest
 
 DEFAULT_BASE_IMAGE = "buildpack-deps:bullseye"
 DEFAULT_APT = ("cmake",)

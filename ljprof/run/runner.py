@@ -26,9 +26,9 @@ import docker
 from ljprof import __version__, docker_engine
 from ljprof.docker_engine import LABEL_OWNER
 from ljprof.errors import LjprofError
-from ljprof.plan import LABEL_MANAGED, REPO_ROOT
+from ljprof.image.plan import LABEL_MANAGED, REPO_ROOT
 from ljprof.profilers import PROFILERS
-from ljprof.runplan import (
+from ljprof.run.plan import (
     CONFIG_DIR,
     HARNESS_DIR,
     OUT_DIR,

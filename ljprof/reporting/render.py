@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 from ljprof.errors import ConfigError
 from ljprof.profilers.memprof import MemprofProfile, parse_file
-from ljprof.reporting.memprof_html import MemprofHtmlReport, SourceLines
-from ljprof.reporting.memprof_json import MemprofJsonReport
-from ljprof.reporting.memprof_text import MemprofTextReport
+from ljprof.profilers.memprof.report_html import MemprofHtmlReport, SourceLines
+from ljprof.profilers.memprof.report_json import MemprofJsonReport
+from ljprof.profilers.memprof.report_text import MemprofTextReport
 
 
 @dataclass(frozen=True)

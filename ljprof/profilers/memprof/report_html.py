@@ -15,7 +15,7 @@ import jinja2
 
 from ljprof import __version__
 from ljprof.profilers.memprof.model import Location, MemprofProfile, SiteStats
-from ljprof.reporting.memprof_text import format_bytes
+from ljprof.profilers.memprof.report_text import format_bytes
 
 TEMPLATES = Path(__file__).parent / "templates"
 HARNESS_PREFIX = "/ljprof/harness/"  # ljprof's own Lua code in the container

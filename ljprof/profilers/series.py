@@ -29,7 +29,7 @@ def _count_rows(path: Path) -> dict[str, Any]:
     return {"present": True, "samples": len(samples), "last_t": last}
 
 
-class _CsvSampler:
+class CsvSampler:
     """A series the sampler thread writes as raw/<name>.csv; subclasses say what it samples."""
 
     name = ""
@@ -48,23 +48,3 @@ class _CsvSampler:
 
     def assess(self, raw: Path) -> dict[str, Any]:
         return _count_rows(raw / self.file)
-
-
-class GcSampler(_CsvSampler):
-    name = "gc"
-    file = "gc.csv"
-    what = 'collectgarbage("count")'
-    summary = 'collectgarbage("count") every interval, as raw/gc.csv (t seconds, kb)'
-    # plain Lua: works on upstream LuaJIT too (the base class finds no problem)
-
-
-class MetricsSampler(_CsvSampler):
-    name = "metrics"
-    file = "metrics.csv"
-    what = "misc.getmetrics()"
-    summary = "misc.getmetrics() every interval, as raw/metrics.csv (Tarantool's LuaJIT only)"
-
-    def image_problem(self, facts: Mapping[str, Any]) -> str:
-        if not facts["features"]["getmetrics"]["present"]:
-            return "misc.getmetrics is absent (upstream LuaJIT has none; use an image of Tarantool's LuaJIT)"
-        return ""

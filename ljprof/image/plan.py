@@ -17,22 +17,22 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ljprof.config import (
+from ljprof.config.loader import (
     DEBIAN_ROCK_PACKAGES,
     GIT_REF,
     GIT_URL,
     IMAGE_REF,
     check_source_tree,
 )
+from ljprof.config.model import ImageRecipe, LuajitSource
 from ljprof.errors import ConfigError
-from ljprof.model import ImageRecipe, LuajitSource
 
 IMAGE_REPOSITORY = "ljprof/luajit"
 LABEL_MANAGED = "org.ljprof.managed"
 LABEL_RECIPE = "org.ljprof.recipe"
 LABEL_HASH = "org.ljprof.hash"
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = Path("docker/luajit.Dockerfile")
 # (name in the build context, path in this repository); the Dockerfile COPYs these.
 CONTEXT_FILES = (

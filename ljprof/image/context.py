@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 from typing import IO
 
-from ljprof.plan import CONTEXT_FILES, LOCAL_SOURCE_DIR, BuildPlan
+from ljprof.image.plan import CONTEXT_FILES, LOCAL_SOURCE_DIR, BuildPlan
 
 PLACEHOLDER = "NO-LOCAL-SOURCE"  # the file luajit-src/ holds when LuaJIT comes from git
 PLACEHOLDER_TEXT = b"LuaJIT comes from git in this build; see LUAJIT_GIT.\n"
