@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ljprof.reporting.model import RunDir, Section
+
 
 @dataclass(frozen=True)
 class Option:
@@ -38,5 +40,11 @@ class Profiler(Protocol):
         ...
 
     def assess(self, raw: Path) -> dict[str, Any]:
-        """Facts about the raw files for the manifest (complete or cut, counts)."""
+        """Facts about the raw files for the manifest (complete or cut, counts); cheap, no parsing."""
+        ...
+
+    def report(self, run: RunDir) -> Section:
+        """Parse its raw files in `run` into a model and say what the run's reports get from it.
+
+        Never raises for missing or cut files: the section's state and `why` say so."""
         ...

@@ -6,8 +6,7 @@ JS), so it works from a downloaded GitHub Actions artifact.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,39 +15,10 @@ import jinja2
 from ljprof import __version__
 from ljprof.profilers.memprof.model import Location, MemprofProfile, SiteStats
 from ljprof.profilers.memprof.report_text import format_bytes
+from ljprof.reporting.model import HARNESS_PREFIX, SourceLines
 
 TEMPLATES = Path(__file__).parent / "templates"
-HARNESS_PREFIX = "/ljprof/harness/"  # ljprof's own Lua code in the container
-TARGET_PREFIX = "/ljprof/target/"  # where the target's folder is mounted
 MAX_SUSPECTS = 10
-
-
-@dataclass(frozen=True)
-class SourceLines:
-    """The target's Lua files, as kept in a run directory's sources/ (file name -> lines)."""
-
-    files: Mapping[str, Sequence[str]]
-
-    @classmethod
-    def from_folder(cls, folder: Path) -> SourceLines:
-        files: dict[str, list[str]] = {}
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*.lua")):
-                files[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8",
-                                                                            errors="replace").splitlines()
-        return cls(files)
-
-    def line(self, file: str | None, number: int | None) -> str | None:
-        if file is None or number is None:
-            return None
-        if file.startswith(TARGET_PREFIX):
-            file = file[len(TARGET_PREFIX):]
-        if file.startswith("./"):
-            file = file[2:]
-        lines = self.files.get(file)
-        if lines is None or not 0 < number <= len(lines):
-            return None
-        return lines[number - 1].strip()
 
 
 def _kind(location: Location) -> str:

@@ -1,0 +1,175 @@
+"""What a profiler hands the run's reports, and what the run directory offers it.
+
+A profiler's `report(run)` reads its raw files from `run.raw` and returns a
+`Section`: its state, a headline, the files it renders (its own pages), the
+time series it adds to the run's timeline, what it adds to summary.json and
+summary.md, and its part of index.html. The run-level reporters (index.html,
+summary.json, summary.md, the console) put sections together without knowing
+any profiler by name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ljprof.errors import ConfigError
+
+Json = dict[str, Any]
+
+# A profiler's state in a run, as summary.json reports it.
+STATES = ("complete", "cut", "empty", "crashed", "absent")
+
+HARNESS_PREFIX = "/ljprof/harness/"  # ljprof's own Lua code in the container
+TARGET_PREFIX = "/ljprof/target/"  # where the target's folder is mounted
+
+
+@dataclass(frozen=True)
+class SourceLines:
+    """The Lua files kept in a run directory's sources/ (relative name -> lines).
+
+    The target's files are kept under their path relative to its folder; Lua
+    files from inside the image under their absolute path without the leading
+    slash (sources/usr/share/lua/5.1/socket/http.lua).
+    """
+
+    files: Mapping[str, Sequence[str]]
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> SourceLines:
+        files: dict[str, list[str]] = {}
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*.lua")):
+                files[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8",
+                                                                            errors="replace").splitlines()
+        return cls(files)
+
+    def line(self, file: str | None, number: int | None) -> str | None:
+        """The source line (stripped) of a chunk name's file, or None when it was not kept."""
+        if file is None or number is None:
+            return None
+        if file.startswith("@"):
+            file = file[1:]
+        if file.startswith(TARGET_PREFIX):
+            file = file[len(TARGET_PREFIX):]
+        elif file.startswith("/"):
+            file = file[1:]
+        if file.startswith("./"):
+            file = file[2:]
+        lines = self.files.get(file)
+        if lines is None or not 0 < number <= len(lines):
+            return None
+        return lines[number - 1].strip()
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point or an interval on the run's time axis (seconds on the harness's clock)."""
+
+    t: float
+    label: str
+    until: float | None = None  # an interval (a profiler switched on) when set
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """A run directory as the reporters see it: manifest.json, raw/, sources/."""
+
+    path: Path
+    manifest: Json
+
+    @classmethod
+    def load(cls, path: Path) -> RunDir:
+        file = path / "manifest.json"
+        if not path.is_dir():
+            raise ConfigError(f"{path}: no such run directory\n"
+                              "  hint: name a folder reports/<profile>/<run-id>, or reports/<profile>/latest")
+        try:
+            return cls(path, dict(json.loads(file.read_text(encoding="utf-8"))))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: not a run directory (no manifest.json)\n"
+                              "  hint: name a folder reports/<profile>/<run-id>, or reports/<profile>/latest") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{file}: not valid JSON ({exc})") from None
+
+    @property
+    def raw(self) -> Path:
+        return self.path / "raw"
+
+    @property
+    def profile(self) -> str:
+        return str(self.manifest.get("profile", "?"))
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", self.path.name))
+
+    def sources(self) -> SourceLines:
+        return SourceLines.from_folder(self.path / "sources")
+
+    def events(self) -> list[Json]:
+        """The harness's timeline: begin, start/stop of profilers, marks, end (t on the harness clock)."""
+        return list(self.manifest.get("timeline", []))
+
+    def marks(self) -> list[Mark]:
+        """`ljprof.mark()` calls, in time order."""
+        return [Mark(float(e["t"]), str(e["detail"])) for e in self.events() if e.get("event") == "mark"]
+
+    def switches(self) -> list[Mark]:
+        """Intervals when a profiler that the harness switches (memprof, ...) was on."""
+        opened: dict[str, float] = {}
+        out: list[Mark] = []
+        end_t = max((float(e["t"]) for e in self.events()), default=0.0)
+        for e in self.events():
+            name = str(e.get("detail", "")).split(":")[0]
+            if e.get("event") == "start" and name != "sampler":
+                opened[name] = float(e["t"])
+            elif e.get("event") == "stop" and name in opened:
+                out.append(Mark(opened.pop(name), name, float(e["t"])))
+        out.extend(Mark(t, name, end_t) for name, t in opened.items())
+        return sorted(out, key=lambda m: (m.t, m.label))
+
+
+@dataclass(frozen=True)
+class Page:
+    """A file a profiler writes into the run directory; `render` only formats."""
+
+    name: str  # file name in the run directory, e.g. "memprof.html"
+    what: str  # for the manifest and the index's file list
+    render: Callable[[TextIO], None]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A time series for the run's timeline (t in seconds on the harness's clock)."""
+
+    panel: str  # which plot it goes on: "memory" | "rates" | "levels"
+    label: str  # legend, e.g. "Lua heap"
+    unit: str  # "KB", "/s", ""
+    t: tuple[float, ...]
+    v: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One profiler's part of a run's reports."""
+
+    name: str
+    state: str  # one of STATES
+    why: str = ""  # the reason, when the state is not complete
+    headline: str = ""  # one line for the console, index.html and summary.md
+    console: tuple[str, ...] = ()  # more lines for the console
+    html: str = ""  # its part of index.html: an HTML fragment, already escaped
+    markdown: str = ""  # its part of summary.md
+    summary: Json = field(default_factory=dict)  # summary.json's profilers.<name> (state is added)
+    summary_top: Json = field(default_factory=dict)  # top-level keys it adds to summary.json
+    pages: tuple[Page, ...] = ()
+    series: tuple[Series, ...] = ()
+    link: str = ""  # its own page, when it has one
+
+
+def absent(name: str, why: str) -> Section:
+    return Section(name, "absent", why=why, headline=f"{name}: no data ({why})")
