@@ -26,9 +26,10 @@ from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
 from ljprof.image.context import write_context_dir
 from ljprof.image.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
 from ljprof.profilers.memprof import parse_file
-from ljprof.profilers.memprof.report_html import MemprofHtmlReport, SourceLines
+from ljprof.profilers.memprof.report_html import MemprofHtmlReport
 from ljprof.profilers.memprof.report_json import MemprofJsonReport
 from ljprof.profilers.memprof.report_text import MemprofTextReport
+from ljprof.reporting.model import SourceLines
 from ljprof.reporting.render import Rendered, render_run, top_sites, write_atomically
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ljprof.profilers.base import Option
+from ljprof.reporting.model import RunDir, Section, absent
 
 INTERVAL = Option("duration", 0.1, "time between two samples", minimum=0.001)
 
@@ -48,3 +49,6 @@ class CsvSampler:
 
     def assess(self, raw: Path) -> dict[str, Any]:
         return _count_rows(raw / self.file)
+
+    def report(self, run: RunDir) -> Section:
+        return absent(self.name, "not rendered yet")

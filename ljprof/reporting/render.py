@@ -16,9 +16,10 @@ from typing import Any, TextIO
 
 from ljprof.errors import ConfigError
 from ljprof.profilers.memprof import MemprofProfile, parse_file
-from ljprof.profilers.memprof.report_html import MemprofHtmlReport, SourceLines
+from ljprof.profilers.memprof.report_html import MemprofHtmlReport
 from ljprof.profilers.memprof.report_json import MemprofJsonReport
 from ljprof.profilers.memprof.report_text import MemprofTextReport
+from ljprof.reporting.model import SourceLines
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from ljprof.profilers.memprof import parse_file
-from ljprof.profilers.memprof.report_html import MemprofHtmlReport, SourceLines
+from ljprof.profilers.memprof.report_html import MemprofHtmlReport
+from ljprof.reporting.model import SourceLines
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "memprof"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ljprof.profilers.base import Option
+from ljprof.reporting.model import RunDir, Section, absent
 
 # A memprof file is the symbol table ('ljs' version ...) followed by the event
 # stream ('ljm' version ...), which ends with the epilogue byte.
@@ -62,3 +63,6 @@ class MemprofCapture:
 
     def assess(self, raw: Path) -> dict[str, Any]:
         return memprof_file_state(raw / "memprof.bin")
+
+    def report(self, run: RunDir) -> Section:
+        return absent(self.name, "not rendered yet")
