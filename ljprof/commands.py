@@ -22,7 +22,7 @@ from ljprof.config.loader import load_config
 from ljprof.config.model import Config, ImageRecipe, LuajitSource, Profile
 from ljprof.config.yamlcheck import suggest
 from ljprof.console import BuildDisplay
-from ljprof.errors import ConfigError, DockerUnavailable, ToolFailed
+from ljprof.errors import ConfigError, DockerUnavailable, TargetFailed, ToolFailed
 from ljprof.image.context import write_context_dir
 from ljprof.image.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
 from ljprof.profilers.memprof import parse_file
@@ -298,7 +298,20 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
     result = runner.run(client, plan, image_info, reports_dir, started)
     out.write(format_run(result))
     report(result.run_dir, out)
+    ending = result.manifest["ending"]
+    if not ending["ok"]:
+        raise TargetFailed(f"the target failed: {ending['message']}\n"
+                           + "".join(f"  | {line}\n" for line in stderr_tail(result.run_dir))
+                           + f"  run directory: {result.run_dir} (reports kept; open index.html)")
     return result
+
+
+def stderr_tail(run_dir: Path, lines: int = 10) -> list[str]:
+    """The last lines the target wrote to stderr (secrets already masked)."""
+    path = run_dir / "raw" / "stderr.log"
+    if not path.is_file():
+        return []
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
 
 
 def report(run_dir: str | Path, out: TextIO) -> Rendered:
@@ -333,23 +346,17 @@ def find_run(reports_dir: str | Path, run: str | None, profile_name: str | None)
 def format_run(result: RunResult) -> str:
     m = result.manifest
     e = m["ending"]
-    how = {
-        "return": "returned", "exit": f"called os.exit({e['exit_code']})", "error": "raised an error",
-        "interrupted": "stopped by SIGINT", "oom": "killed by the OOM killer", "timeout": "killed at the timeout",
-        "signal": f"killed by {e.get('signal')}", "unknown": "ended",
-    }[e["kind"]]
-    if e["stopped_by"] == "duration" and e["kind"] == "interrupted":
-        how += f" after the duration ({e['signals_sent'][0]['after_s']:g}s)"
-    lines = [f"run {result.run_id}: the target {how}; exit code {e['exit_code']}",
-             f"  run directory: {result.run_dir}"]
+    t = m["timings"]
+    lines = [f"run {result.run_id}: {'ok' if e['ok'] else 'FAILED'}: {e['message']}; exit code {e['exit_code']}",
+             f"  run directory: {result.run_dir}",
+             f"  prepared in {t['prepare_s']:.2f} s, ran {t['target_s']:.2f} s, collected in {t['collect_s']:.2f} s"]
+    sources = [f for f in m["files"] if f["path"].startswith("sources/")]
     for f in m["files"]:
-        lines.append(f"  {f['size']:>12,} B  {f['path']}  ({f['producer']})")
-    for name, facts in m["profilers"].items():
-        if "complete" in facts:
-            lines.append(f"  {name}: {'complete' if facts['complete'] else 'CUT: ' + facts['why']}")
-        elif "samples" in facts:
-            lines.append(f"  {name}: {facts['samples']} samples")
-    lines.append(f"  timings: {m['timings']}")
+        if not f["path"].startswith("sources/"):
+            lines.append(f"  {f['size']:>12,} B  {f['path']}  ({f['producer']})")
+    if sources:
+        lines.append(f"  {sum(f['size'] for f in sources):>12,} B  sources/  ({len(sources)} Lua files kept for "
+                     "reports)")
     return "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,6 @@ import functools
 import os
 import re
 import socket
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -182,7 +181,9 @@ class ContainerSpec:
     user: str
     working_dir: str
     environment: dict[str, str] = field(repr=False)
-    mounts: list[tuple[str, str]]  # (host path, container path), all read-only
+    mounts: list[tuple[str, str]]  # (host path, container path), read-only
+    writable: list[tuple[str, str]]  # (host path, container path), read-write: where results go
+    tmpfs: list[str]  # in-memory writable folders (the root filesystem is read-only)
     network: str | None  # None: Docker's default
     memory: int | None
     cpus: float | None
@@ -198,7 +199,12 @@ def started(client: docker.DockerClient, spec: ContainerSpec) -> Iterator[Any]:
             "user": spec.user,
             "working_dir": spec.working_dir,
             "environment": spec.environment,
-            "volumes": {host: {"bind": inside, "mode": "ro"} for host, inside in spec.mounts},
+            "volumes": {**{host: {"bind": inside, "mode": "ro"} for host, inside in spec.mounts},
+                        **{host: {"bind": inside, "mode": "rw"} for host, inside in spec.writable}},
+            # Nothing but the results folder and the tmpfs folders is writable, so a run
+            # leaves nothing in the container that a report would miss.
+            "read_only": True,
+            "tmpfs": {path: "rw,nosuid,nodev,mode=1777" for path in spec.tmpfs},
             "init": True,  # PID 1 ignores SIGINT; docker-init forwards it to luajit
             "labels": spec.labels,
             "stdin_open": False,
@@ -253,25 +259,6 @@ def save_logs(c: Any, stdout_path: Path, stderr_path: Path, clean: Callable[[str
                     f.write(clean(line.decode("utf-8", "replace")) + "\n")
             if pending:
                 f.write(clean(pending.decode("utf-8", "replace")))
-
-
-@_engine_errors
-def copy_out(c: Any, inside: str, dest: Path) -> None:
-    """Copy a folder out of a (stopped) container into `dest`, as the user running ljprof."""
-    stream, _ = c.get_archive(inside)
-    with tempfile.TemporaryFile() as buf:
-        for chunk in stream:
-            buf.write(chunk)
-        buf.seek(0)
-        with tarfile.open(fileobj=buf) as tar:
-            members = []
-            for member in tar.getmembers():
-                _, _, rest = member.name.partition("/")  # the archive's top folder is `inside` itself
-                if not rest:
-                    continue
-                member.name = rest
-                members.append(member)
-            tar.extractall(dest, members=members, filter="data")
 
 
 @_engine_errors

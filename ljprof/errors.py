@@ -35,3 +35,10 @@ class ToolFailed(LjprofError):
     """An external tool ljprof runs on the host (debootstrap, git) failed."""
 
     exit_code = 5
+
+
+class TargetFailed(LjprofError):
+    """The profiled target failed: it raised, exited with a code the profile does not expect,
+    crashed, or was killed by the OOM killer or the timeout. Its run directory and reports are kept."""
+
+    exit_code = 6

@@ -278,9 +278,9 @@ def check_source_tree(path: Path) -> str:
 
 # -- profiles -------------------------------------------------------------------
 
-PROFILE_KEYS = ("image", "workdir", "script", "args", "env", "duration", "timeout", "grace", "limits", "network",
-                "profilers")
-DEFAULTS_KEYS = tuple(k for k in PROFILE_KEYS if k not in ("script", "args"))
+PROFILE_KEYS = ("image", "workdir", "cwd", "script", "args", "env", "duration", "timeout", "grace", "limits",
+                "network", "exit_codes", "profilers")
+DEFAULTS_KEYS = tuple(k for k in PROFILE_KEYS if k not in ("cwd", "script", "args"))
 LIMIT_KEYS = ("memory", "cpus", "pids")
 NETWORKS = ("default", "none", "host")
 # Built-in defaults of a profile; `defaults:` in profiles.yml overrides them.
@@ -351,8 +351,10 @@ def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ..
     for key, (_, value_node) in entries.items():
         sub = (*path, key)
         value: Any = None
-        if key in ("image", "workdir", "script"):
+        if key in ("image", "workdir", "cwd", "script"):
             value = w.string(value_node, sub)
+        elif key == "exit_codes":
+            value = _exit_codes(w, value_node, sub)
         elif key == "args":
             value = _args(w, value_node, sub)
         elif key == "env":
@@ -368,6 +370,26 @@ def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ..
         if value is not None:
             fields[key] = (value_node, value)
     return fields
+
+
+def _exit_codes(w: Walker, node: Node, path: KeyPath) -> tuple[int, ...] | None:
+    """The exit codes that count as success (a linter may exit 1 on warnings)."""
+    items = node.value if isinstance(node, SequenceNode) else None
+    if not items:
+        w.error(node, path, f"expected a list of exit codes (0-255), got {describe(node)}", "e.g. exit_codes: [0, 1]")
+        return None
+    codes = []
+    for i, item in enumerate(items):
+        text = item.value if isinstance(item, ScalarNode) else None
+        if _scalar_kind(item) != "int" or not str(text).isdigit() or int(str(text)) > 255:
+            w.error(item, (*path, str(i)), f"expected an exit code from 0 to 255, got {describe(item)}")
+            return None
+        codes.append(int(str(text)))
+    return tuple(sorted(set(codes)))
+
+
+def _inside(base: Path, path: Path) -> bool:
+    return path == base or base in path.parents
 
 
 def _args(w: Walker, node: Node, path: KeyPath) -> tuple[str, ...] | None:
@@ -510,7 +532,7 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         return out
 
     if "script" not in fields:
-        w.error(node, path, "'script' is missing", "name the Lua file to run, relative to 'workdir'")
+        w.error(node, path, "'script' is missing", "name the Lua file to run, relative to 'cwd' (default: 'workdir')")
         return None
     image_node, image = pick("image")
     if image not in images:
@@ -525,9 +547,24 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
     if not workdir.is_dir():
         w.error(workdir_node or node, (*path, "workdir"), f"'{workdir_text}' is not a folder")
         return None
+    cwd = "."
+    if "cwd" in fields:
+        cwd_node, cwd = fields["cwd"]
+        folder = (workdir / str(cwd)).resolve()
+        if not _inside(workdir, folder) or not folder.is_dir():
+            w.error(cwd_node, (*path, "cwd"), f"'{cwd}' is not a folder inside the workdir '{workdir_text}'",
+                    "name a folder relative to 'workdir' (it is where the target runs)")
+            return None
+        cwd = folder.relative_to(workdir).as_posix()
     script_node, script = fields["script"]
-    if not (workdir / str(script)).is_file():
-        w.error(script_node, (*path, "script"), f"'{script}' is not a file in the workdir '{workdir_text}'")
+    script_path = (workdir / cwd / str(script)).resolve()
+    place = f"the workdir '{workdir_text}'" + (f" (from cwd '{cwd}')" if cwd != "." else "")
+    if not _inside(workdir, script_path):
+        w.error(script_node, (*path, "script"), f"'{script}' is outside {place}",
+                "the target's folder is all the container sees: move the script into it, or widen 'workdir'")
+        return None
+    if not script_path.is_file():
+        w.error(script_node, (*path, "script"), f"'{script}' is not a file in {place}")
         return None
     limits = merged("limits")
     profilers = {k: v for k, v in merged("profilers").items() if v is not None}
@@ -535,6 +572,7 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         name=name,
         image=str(image),
         workdir=workdir,
+        cwd=cwd,
         script=str(script),
         args=fields["args"][1] if "args" in fields else (),
         env=tuple(merged("env").values()),
@@ -544,5 +582,6 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         limits=Limits(memory=limits.get("memory"), cpus=limits.get("cpus"),
                       pids=limits.get("pids")),
         network=str(pick("network")[1]),
+        exit_codes=tuple(pick("exit_codes")[1]),
         profilers=profilers,
     )

@@ -81,7 +81,8 @@ class Profile:
     name: str
     image: str
     workdir: Path
-    script: str
+    script: str  # relative to cwd
+    cwd: str = "."  # where the target runs, relative to workdir
     args: tuple[str, ...] = ()
     env: tuple[EnvVar, ...] = ()
     duration: float | None = None  # seconds until SIGINT; None: run until the target ends
@@ -89,4 +90,5 @@ class Profile:
     grace: float = 5.0  # seconds between SIGINT, SIGTERM and SIGKILL
     limits: Limits = field(default_factory=Limits)
     network: str = "default"
+    exit_codes: tuple[int, ...] = (0,)  # exit codes that count as success
     profilers: dict[str, dict[str, object]] = field(default_factory=dict)

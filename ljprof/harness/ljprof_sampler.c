@@ -14,6 +14,13 @@
  * All signals are blocked in the thread, so SIGINT (luajit's "interrupted!")
  * and sysprof's SIGPROF keep going to the Lua thread.
  *
+ * With the Lua heap, the gc series has the container's memory as the kernel
+ * counts it (the cgroup's memory.current, or memory.usage_in_bytes on cgroup
+ * v1), so native memory that Lua does not see (C modules, malloc'd buffers,
+ * the profilers' own) shows on the same clock. Inside a container the
+ * cgroup's files are its own. Outside one, or where neither file is readable,
+ * the column is left out.
+ *
  * Lua API (require "ljprof_sampler"):
  *   start{gc = path|nil, metrics = path|nil, interval = seconds} -> true | nil, err
  *   stop() -> samples taken
@@ -21,11 +28,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lauxlib.h"
 #include "lua.h"
@@ -37,6 +47,7 @@ static struct {
   lua_State *L;
   FILE *gc;
   FILE *metrics;
+  int cgroup_fd; /* the container's memory counter, or -1 */
   double interval;
   int running;
   int stopping;
@@ -45,7 +56,30 @@ static struct {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   struct timespec t0;
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .cgroup_fd = -1};
+
+/* cgroup v2 first, then v1 */
+static const char *const CGROUP_MEMORY[] = {"/sys/fs/cgroup/memory.current",
+                                            "/sys/fs/cgroup/memory/memory.usage_in_bytes", NULL};
+
+static int open_cgroup_memory(void) {
+  for (const char *const *path = CGROUP_MEMORY; *path; path++) {
+    char buf[32];
+    int fd = open(*path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && pread(fd, buf, sizeof buf, 0) > 0) return fd;
+    if (fd >= 0) close(fd);
+  }
+  return -1;
+}
+
+/* the counter in KB, or -1 when it cannot be read this time */
+static double cgroup_kb(void) {
+  char buf[32];
+  ssize_t n = pread(S.cgroup_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  return (double)strtoull(buf, NULL, 10) / 1024.0;
+}
 
 static double since_start(void) {
   struct timespec ts;
@@ -59,7 +93,13 @@ static void take_sample(void) {
     int kb = lua_gc(S.L, LUA_GCCOUNT, 0);
     int rest = lua_gc(S.L, LUA_GCCOUNTB, 0);
     /* the same number collectgarbage("count") returns */
-    fprintf(S.gc, "%.6f,%.4f\n", t, (double)kb + (double)rest / 1024.0);
+    fprintf(S.gc, "%.6f,%.4f", t, (double)kb + (double)rest / 1024.0);
+    if (S.cgroup_fd >= 0) {
+      double container = cgroup_kb();
+      if (container >= 0) fprintf(S.gc, ",%.0f", container);
+      else fputc(',', S.gc);
+    }
+    fputc('\n', S.gc);
     fflush(S.gc);
   }
 #ifdef LJPROF_HAVE_LMISCLIB
@@ -122,7 +162,8 @@ static int l_start(lua_State *L) {
   lua_pop(L, 1);
   if (S.interval < 0.001) S.interval = 0.001;
   S.L = L;
-  S.gc = open_csv(L, "gc", "t,kb\n");
+  S.cgroup_fd = open_cgroup_memory();
+  S.gc = open_csv(L, "gc", S.cgroup_fd >= 0 ? "t,kb,container_kb\n" : "t,kb\n");
 #ifdef LJPROF_HAVE_LMISCLIB
   S.metrics = open_csv(L, "metrics",
                        "t,strhash_hit,strhash_miss,gc_strnum,gc_tabnum,gc_udatanum,gc_cdatanum,gc_total,"
@@ -161,6 +202,8 @@ static int l_stop(lua_State *L) {
     if (S.gc) fclose(S.gc);
     if (S.metrics) fclose(S.metrics);
     S.gc = S.metrics = NULL;
+    if (S.cgroup_fd >= 0) close(S.cgroup_fd);
+    S.cgroup_fd = -1;
     S.running = 0;
   }
   lua_pushinteger(L, (lua_Integer)S.samples);

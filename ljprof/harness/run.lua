@@ -17,6 +17,9 @@
 --   ljprof.start("memprof") / ljprof.stop("memprof")   -- with memprof start = manual
 
 local real_exit = os.exit
+-- A killed target keeps what it printed: line-buffered like a terminal, not
+-- block-buffered as a pipe to the engine would make it (stderr is unbuffered).
+io.stdout:setvbuf("line")
 local options_file, script = arg[1], arg[2]
 local options = dofile(options_file)
 local out = options.out
@@ -80,6 +83,27 @@ local function start_sampling()
   record("start", "sampler")
 end
 
+-- Lua modules the target loaded from the image (luarocks trees, /usr/share/lua),
+-- bundled for the run's sources/ so reports show their lines too:
+-- "path<TAB>size\n" and the bytes, per file. The target's own folder is kept
+-- by the runner from the host; ljprof's own files are left out.
+local function bundle_image_sources()
+  local f = io.open(out .. "/image-sources.bundle", "wb")
+  if not f then return end
+  local done = {}
+  for name in pairs(package.loaded) do
+    local path = type(name) == "string" and package.searchpath and package.searchpath(name, package.path)
+    if path and not done[path] and path:sub(1, 1) == "/" and path:sub(1, 8) ~= "/ljprof/" then
+      done[path] = true
+      local src = io.open(path, "rb")
+      local body = src and src:read("*a")
+      if src then src:close() end
+      if body then f:write(path, "\t", #body, "\n", body) end
+    end
+  end
+  f:close()
+end
+
 local finished = false
 -- Stop everything and say how the target ended; runs once.
 local function finish(how, code, message)
@@ -87,6 +111,7 @@ local function finish(how, code, message)
   finished = true
   for name in pairs(running) do stop(name) end
   if sampling then sampler.stop(); record("stop", "sampler") end
+  pcall(bundle_image_sources)
   record("end", how .. " " .. tostring(code) .. (message and (" " .. message) or ""))
   log:close()
 end

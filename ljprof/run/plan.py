@@ -20,7 +20,9 @@ from ljprof.profilers import PROFILERS
 TARGET_DIR = "/ljprof/target"
 HARNESS_DIR = "/ljprof/harness"
 CONFIG_DIR = "/ljprof/config"
-OUT_DIR = "/ljprof/out"
+OUT_DIR = "/ljprof/out"  # the run directory's raw/, bind-mounted read-write
+HOME_DIR = "/ljprof/home"  # a tmpfs: the target's HOME (the root filesystem is read-only)
+TMPFS = ("/tmp", HOME_DIR)
 RUN_UID = 10001  # runs targets when the task runs as root; never root inside
 SECRET_MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values are not masked in logs (they would mask ordinary text)
@@ -31,6 +33,7 @@ class RunPlan:
     profile: Profile
     image_tag: str
     command: list[str]
+    working_dir: str  # where the target runs: TARGET_DIR or its `cwd` inside it
     env: dict[str, str]
     user: str
     harness_options: dict[str, Any]
@@ -59,7 +62,9 @@ def check_image(profile: Profile, facts: Mapping[str, Any], tag: str) -> None:
 
 def plan_run(profile: Profile, image_tag: str, environ: Mapping[str, str], host_uid: int | None = None) -> RunPlan:
     uid = os.getuid() if host_uid is None else host_uid
-    env: dict[str, str] = {}
+    working_dir = TARGET_DIR if profile.cwd == "." else f"{TARGET_DIR}/{profile.cwd}"
+    # What a shell would have set: the target's folder, and a HOME it can write to.
+    env: dict[str, str] = {"PWD": working_dir, "HOME": HOME_DIR}
     secrets: dict[str, str] = {}
     for var in profile.env:
         if not var.is_secret:
@@ -79,6 +84,7 @@ def plan_run(profile: Profile, image_tag: str, environ: Mapping[str, str], host_
         profile=profile,
         image_tag=image_tag,
         command=["luajit", f"{HARNESS_DIR}/run.lua", f"{CONFIG_DIR}/options.lua", profile.script, *profile.args],
+        working_dir=working_dir,
         env=env,
         # As the user who ran the task, so the target reads what that user can;
         # root on the host becomes an unprivileged user inside.

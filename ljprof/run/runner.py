@@ -33,6 +33,7 @@ from ljprof.run.plan import (
     HARNESS_DIR,
     OUT_DIR,
     TARGET_DIR,
+    TMPFS,
     RunPlan,
     options_file_text,
     redact,
@@ -150,8 +151,10 @@ def parse_harness_log(path: Path) -> dict[str, Any]:
     return {"events": events, "end": end}
 
 
-def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, Any]) -> dict[str, Any]:
-    """How the target ended, from the engine's state, what we sent, and the harness's own word."""
+def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, Any],
+                    expected: tuple[int, ...] = (0,), limits: dict[str, Any] | None = None) -> dict[str, Any]:
+    """How the target ended, from the engine's state, what we sent, and the harness's own word;
+    `ok` says whether that counts as success for the profile, `message` says it in words."""
     exit_code = int(state.get("ExitCode", -1))
     end = harness["end"]
     ending: dict[str, Any] = {
@@ -162,6 +165,7 @@ def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, 
         "stopped_by": sup.stopped_by or None,
         "signals_sent": sup.signals,
         "harness": end,
+        "signal": None,
     }
     if ending["oom_killed"]:
         kind = "oom"
@@ -171,14 +175,82 @@ def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, 
         kind = end["how"]  # return | exit | error | interrupted
     elif exit_code > 128:
         kind = "signal"
-        ending["signal"] = signal.Signals(exit_code - 128).name if exit_code - 128 in signal.valid_signals() else None
+        number = exit_code - 128
+        ending["signal"] = signal.Signals(number).name if number in signal.valid_signals() else f"signal {number}"
     else:
         kind = "unknown"
     ending["kind"] = kind
+    ending["ok"], ending["message"] = _judge(kind, ending, sup, expected, limits or {})
     return ending
 
 
+def _judge(kind: str, ending: dict[str, Any], sup: Supervision, expected: tuple[int, ...],
+           limits: dict[str, Any]) -> tuple[bool, str]:
+    """Whether an ending counts as success, and why, in words."""
+    end = ending["harness"] or {}
+    wanted = ", ".join(map(str, expected))
+    sent = {s["signal"] for s in sup.signals}
+    if kind == "return":
+        return 0 in expected, "the script returned" + ("" if 0 in expected else f" (exit code 0; expected {wanted})")
+    if kind == "exit":
+        code = end.get("code")
+        if code in expected:
+            return True, f"os.exit({code})"
+        return False, f"os.exit({code}): exit code {code} is not one the profile expects ({wanted})"
+    if kind == "error":
+        return False, str(end.get("message") or "the script raised an error")
+    if kind == "interrupted":
+        if sup.stopped_by == "duration":
+            return True, "stopped by SIGINT at the profile's duration, as planned (luajit then exits with code 1)"
+        return False, "interrupted by a SIGINT that ljprof did not send"
+    if kind == "signal":
+        if ending["signal"] in sent and sup.stopped_by == "duration":
+            return True, (f"ignored SIGINT at the duration and was stopped by {ending['signal']} after the grace "
+                          "period (profiler files may be cut)")
+        return False, f"crashed: killed by {ending['signal']}"
+    if kind == "oom":
+        memory = limits.get("memory")
+        at = f" ({memory / 1024**2:g} MiB)" if memory else ""
+        return False, f"killed by the OOM killer at the memory limit{at}"
+    if kind == "timeout":
+        return False, "killed at the profile's timeout"
+    return False, f"ended with exit code {ending['exit_code']} before the harness could say how"
+
+
 SOURCES_LIMIT = 8 * 1024 * 1024  # bytes of Lua source kept with a run, at most
+
+
+IMAGE_SOURCES = "image-sources.bundle"  # written by the harness: Lua modules the target loaded from the image
+
+
+def unpack_image_sources(bundle: Path, dest: Path, budget: int) -> int:
+    """Unpack the harness's bundle ("path<TAB>size<LF>" + bytes, per file) into dest/<path without '/'>.
+
+    Read leniently: a bundle cut by a kill keeps the files before the cut. Returns bytes kept."""
+    if not bundle.is_file():
+        return 0
+    kept = 0
+    data = bundle.read_bytes()
+    pos = 0
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        name, _, size_text = data[pos:nl].decode("utf-8", "replace").rpartition("\t")
+        if not size_text.isdigit():
+            break
+        size = int(size_text)
+        body = data[nl + 1:nl + 1 + size]
+        pos = nl + 1 + size
+        rel = Path(name.lstrip("/"))
+        if len(body) < size or kept + size > budget or not name.startswith("/") or ".." in rel.parts:
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        kept += size
+    bundle.unlink()
+    return kept
 
 
 def keep_sources(workdir: Path, dest: Path) -> int:
@@ -206,7 +278,7 @@ def describe_files(run_dir: Path) -> list[dict[str, Any]]:
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
         rel = path.relative_to(run_dir).as_posix()
         if rel.startswith("sources/"):
-            producer = "the target's source, kept for reports"
+            producer = "a Lua source the run used, kept for reports"
         else:
             producer = producers.get(path.name, "the target (written to its output folder)")
         files.append({"path": rel, "size": path.stat().st_size, "producer": producer})
@@ -220,6 +292,13 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return dict(json.loads(text))
+
+
+def take_back(folder: Path) -> None:
+    """Give a folder the run user wrote back to the user running ljprof."""
+    uid, gid = os.getuid(), os.getgid()
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, uid, gid, follow_symlinks=False)
 
 
 @dataclass(frozen=True)
@@ -237,35 +316,47 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
     raw = run_dir / "raw"
     started_at = datetime.now(timezone.utc)
     secrets_list = plan.secret_values()
-    with tempfile.TemporaryDirectory(prefix="ljprof-run-") as config_dir:
-        os.chmod(config_dir, 0o755)  # readable by the unprivileged run user
-        options = Path(config_dir, "options.lua")
-        options.write_text(options_file_text(plan), encoding="utf-8")
-        options.chmod(0o644)
-        spec = docker_engine.ContainerSpec(
-            image=plan.image_tag,
-            command=plan.command,
-            user=plan.user,
-            working_dir=TARGET_DIR,
-            environment=plan.environment,
-            mounts=[(str(profile.workdir), TARGET_DIR), (str(REPO_ROOT / "ljprof" / "harness"), HARNESS_DIR),
-                    (config_dir, CONFIG_DIR)],
-            network=None if profile.network == "default" else profile.network,
-            memory=profile.limits.memory,
-            cpus=profile.limits.cpus,
-            pids=profile.limits.pids,
-            labels={LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_PROFILE: profile.name,
-                    LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}"},
-        )
-        with docker_engine.started(client, spec) as c:
-            target_started = time.monotonic()
-            sup = supervise(c, plan, target_started)
-            target_ended = time.monotonic()
-            state = docker_engine.container_state(c)
-            docker_engine.save_logs(c, raw / "stdout.log", raw / "stderr.log",
-                                    lambda line: redact(line, secrets_list))
-            docker_engine.copy_out(c, OUT_DIR, raw)
-    keep_sources(profile.workdir, run_dir / "sources")
+    run_uid, run_gid = (int(x) for x in plan.user.split(":"))
+    hand_over = os.geteuid() == 0 and run_uid != 0
+    if hand_over:  # root on the host: the unprivileged run user writes raw/, and we take it back afterwards
+        os.chown(raw, run_uid, run_gid)
+    try:
+        with tempfile.TemporaryDirectory(prefix="ljprof-run-") as config_dir:
+            os.chmod(config_dir, 0o755)  # readable by the unprivileged run user
+            options = Path(config_dir, "options.lua")
+            options.write_text(options_file_text(plan), encoding="utf-8")
+            options.chmod(0o644)
+            spec = docker_engine.ContainerSpec(
+                image=plan.image_tag,
+                command=plan.command,
+                user=plan.user,
+                working_dir=plan.working_dir,
+                environment=plan.environment,
+                mounts=[(str(profile.workdir), TARGET_DIR), (str(REPO_ROOT / "ljprof" / "harness"), HARNESS_DIR),
+                        (config_dir, CONFIG_DIR)],
+                # Results go straight to the host: no copy after the run, nothing lost if the engine
+                # or ljprof dies, and a GB-sized profile costs no second copy on disk.
+                writable=[(str(raw), OUT_DIR)],
+                tmpfs=list(TMPFS),
+                network=None if profile.network == "default" else profile.network,
+                memory=profile.limits.memory,
+                cpus=profile.limits.cpus,
+                pids=profile.limits.pids,
+                labels={LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_PROFILE: profile.name,
+                        LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}"},
+            )
+            with docker_engine.started(client, spec) as c:
+                target_started = time.monotonic()
+                sup = supervise(c, plan, target_started)
+                target_ended = time.monotonic()
+                state = docker_engine.container_state(c)
+                docker_engine.save_logs(c, raw / "stdout.log", raw / "stderr.log",
+                                        lambda line: redact(line, secrets_list))
+    finally:
+        if hand_over:
+            take_back(raw)
+    kept = keep_sources(profile.workdir, run_dir / "sources")
+    unpack_image_sources(raw / IMAGE_SOURCES, run_dir / "sources", SOURCES_LIMIT - kept)
     harness = parse_harness_log(raw / "harness.tsv")
     ended_at = datetime.now(timezone.utc)
     manifest: dict[str, Any] = {
@@ -275,9 +366,10 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
         "config": redacted_profile(profile),
         "image": image,
         "command": ["luajit", profile.script, *profile.args],
+        "cwd": profile.cwd,
         "started": started_at.isoformat(timespec="milliseconds"),
         "ended": ended_at.isoformat(timespec="milliseconds"),
-        "ending": describe_ending(state, sup, harness),
+        "ending": describe_ending(state, sup, harness, profile.exit_codes, redacted_profile(profile)["limits"]),
         "timeline": harness["events"],
         "profilers": {name: PROFILERS[name].assess(raw) for name in sorted(profile.profilers)},
         "files": describe_files(run_dir),

@@ -10,7 +10,15 @@ from ljprof.config.loader import load_config
 from ljprof.config.model import EnvVar, Profile
 from ljprof.errors import ConfigError
 from ljprof.run.plan import lua_literal, options_file_text, plan_run, redact, redacted_profile
-from ljprof.run.runner import Supervision, describe_ending, make_run_dir, new_run_id, parse_harness_log, point_latest
+from ljprof.run.runner import (
+    Supervision,
+    describe_ending,
+    make_run_dir,
+    new_run_id,
+    parse_harness_log,
+    point_latest,
+    unpack_image_sources,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = "images:\n  default: {}\n  other: {}\n"
@@ -81,8 +89,8 @@ def a_profile(**changes: object) -> Profile:
 def test_run_plan_passes_secrets_only_to_the_container() -> None:
     plan = plan_run(a_profile(), "img:1", {"HOST_TOKEN": "tok-12345"}, host_uid=1000)
     assert plan.command == ["luajit", "/ljprof/harness/run.lua", "/ljprof/config/options.lua", "bot.lua", "a"]
-    assert plan.env == {"PLAIN": "x"}
-    assert plan.environment == {"PLAIN": "x", "TOKEN": "tok-12345"}
+    assert plan.env == {"PLAIN": "x", "PWD": "/ljprof/target", "HOME": "/ljprof/home"}
+    assert plan.environment == {"PLAIN": "x", "PWD": "/ljprof/target", "HOME": "/ljprof/home", "TOKEN": "tok-12345"}
     assert "tok-12345" not in repr(plan)
     assert "tok-12345" not in str(redacted_profile(plan.profile))
     assert redacted_profile(plan.profile)["env"] == {"PLAIN": "x", "TOKEN": "<secret from $HOST_TOKEN>"}
@@ -142,3 +150,62 @@ def test_harness_log_and_endings(tmp_path: Path) -> None:
     assert (killed["kind"], killed["signal"]) == ("signal", "SIGTERM")
     assert describe_ending({"ExitCode": 137}, Supervision(timed_out=True), nothing)["kind"] == "timeout"
     assert parse_harness_log(tmp_path / "missing.tsv") == nothing
+
+
+def ending(code: int, harness_end: dict[str, object] | None, sup: Supervision | None = None,
+           expected: tuple[int, ...] = (0,), oom: bool = False) -> tuple[str, bool, str]:
+    e = describe_ending({"ExitCode": code, "OOMKilled": oom}, sup or Supervision(),
+                        {"events": [], "end": harness_end}, expected, {"memory": 256 * 1024**2})
+    return e["kind"], e["ok"], e["message"]
+
+
+def test_how_a_run_ended_decides_success() -> None:
+    at_duration = Supervision(signals=[{"signal": "SIGINT", "after_s": 5.0, "reason": "duration"}],
+                              stopped_by="duration")
+    assert ending(0, {"how": "return", "code": 0, "message": ""}) == ("return", True, "the script returned")
+    assert ending(1, {"how": "interrupted", "code": 1, "message": "x.lua:3: interrupted!"}, at_duration) == (
+        "interrupted", True,
+        "stopped by SIGINT at the profile's duration, as planned (luajit then exits with code 1)")
+    assert ending(1, {"how": "interrupted", "code": 1, "message": "x.lua:3: interrupted!"})[:2] == (
+        "interrupted", False)
+    assert ending(1, {"how": "error", "code": 1,
+                      "message": "main.lua:1: module 'nope' not found:"}) == (
+        "error", False, "main.lua:1: module 'nope' not found:")
+    assert ending(1, {"how": "exit", "code": 1, "message": ""}) == (
+        "exit", False, "os.exit(1): exit code 1 is not one the profile expects (0)")
+    assert ending(1, {"how": "exit", "code": 1, "message": ""}, expected=(0, 1)) == ("exit", True, "os.exit(1)")
+    assert ending(139, None) == ("signal", False, "crashed: killed by SIGSEGV")
+    late = Supervision(signals=[*at_duration.signals, {"signal": "SIGTERM", "after_s": 8.0, "reason": "grace"}],
+                       stopped_by="duration")
+    assert ending(143, None, late)[:2] == ("signal", True)
+    assert ending(137, None, oom=True) == ("oom", False, "killed by the OOM killer at the memory limit (256 MiB)")
+    assert ending(137, None, Supervision(timed_out=True, stopped_by="timeout")) == (
+        "timeout", False, "killed at the profile's timeout")
+    assert ending(2, None)[1:] == (False, "ended with exit code 2 before the harness could say how")
+
+
+def test_cwd_and_exit_codes(tmp_path: Path) -> None:
+    config = project(tmp_path, "profiles:\n  lint:\n    workdir: t\n    cwd: sub\n    script: ../main.lua\n"
+                               "    exit_codes: [1, 0, 1]\n")
+    (tmp_path / "t" / "sub").mkdir()
+    lint = load_config(config).profiles["lint"]
+    assert (lint.cwd, lint.script, lint.exit_codes) == ("sub", "../main.lua", (0, 1))
+    plan = plan_run(lint, "img", {}, host_uid=1000)
+    assert (plan.working_dir, plan.env["PWD"]) == ("/ljprof/target/sub", "/ljprof/target/sub")
+    (tmp_path / "b").mkdir()
+    assert load_config(project(tmp_path / "b", "profiles:\n  p: {workdir: t, script: main.lua}\n")
+                       ).profiles["p"].exit_codes == (0,)
+
+
+def test_image_sources_bundle_is_unpacked_leniently(tmp_path: Path) -> None:
+    bundle = tmp_path / "raw" / "image-sources.bundle"
+    bundle.parent.mkdir()
+    http = b"local M = {}\nreturn M\n"
+    bundle.write_bytes(b"/usr/share/lua/5.1/socket/http.lua\t" + str(len(http)).encode() + b"\n" + http
+                       + b"/etc/../x.lua\t1\nx"  # no escaping the sources folder
+                       + b"/usr/share/lua/5.1/cut.lua\t100\nonly a part")  # cut by a kill
+    kept = unpack_image_sources(bundle, tmp_path / "sources", 10_000)
+    assert kept == len(http)
+    assert (tmp_path / "sources/usr/share/lua/5.1/socket/http.lua").read_bytes() == http
+    assert sorted(p.name for p in (tmp_path / "sources").rglob("*.lua")) == ["http.lua"]
+    assert not bundle.exists()
