@@ -90,6 +90,12 @@ def report(c: Context, run: str | None = None, name: str | None = None, reports:
     _run(lambda: commands.report(commands.find_run(reports, run, name), sys.stdout))
 
 
+@task(help={"folder": "a folder of run directories: reports/, or a merged GitHub Actions artifact"})
+def overview(c: Context, folder: str = "reports") -> None:
+    """Write FOLDER/index.html linking every run directory below it (no Docker needed)."""
+    _run(commands.overview, folder, sys.stdout)
+
+
 @task(help={"file": "a memprof file recorded anywhere (e.g. by misc.memprof.start)",
             "leak_only": "only the HEAP SUMMARY (as luajit-parse-memprof --leak-only)",
             "human_readable": "sizes as KiB/MiB (as luajit-parse-memprof --human-readable)",

@@ -30,6 +30,7 @@ from ljprof.profilers.memprof.report_html import MemprofHtmlReport
 from ljprof.profilers.memprof.report_json import MemprofJsonReport
 from ljprof.profilers.memprof.report_text import MemprofTextReport
 from ljprof.reporting.model import SourceLines
+from ljprof.reporting.overview import OverviewPage
 from ljprof.reporting.render import Rendered, render_run, top_sites, write_atomically
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
@@ -302,7 +303,7 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
     if not ending["ok"]:
         raise TargetFailed(f"the target failed: {ending['message']}\n"
                            + "".join(f"  | {line}\n" for line in stderr_tail(result.run_dir))
-                           + f"  run directory: {result.run_dir} (reports kept; open index.html)")
+                           + f"  run directory: {result.run_dir} (reports kept; open index.html)", result.run_dir)
     return result
 
 
@@ -328,6 +329,17 @@ def report(run_dir: str | Path, out: TextIO) -> Rendered:
         for line in top_sites(memprof):
             out.write(f"  {line}\n")
     return rendered
+
+
+def overview(folder: str | Path, out: TextIO) -> Path:
+    """index.html over every run directory below `folder` (e.g. the merged artifact, or reports/)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: no such folder\n  hint: name the folder that holds the run directories")
+    page = OverviewPage.of(root)
+    path = write_atomically(root / "index.html", page.render)
+    out.write(f"overview: {path} ({len(page.rows)} run(s))\n")
+    return path
 
 
 def find_run(reports_dir: str | Path, run: str | None, profile_name: str | None) -> Path:

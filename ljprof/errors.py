@@ -6,6 +6,8 @@ message and an exit status (see `ljprof.cli.exit_for`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class LjprofError(Exception):
     """Base of every error ljprof reports to a person."""
@@ -42,3 +44,7 @@ class TargetFailed(LjprofError):
     crashed, or was killed by the OOM killer or the timeout. Its run directory and reports are kept."""
 
     exit_code = 6
+
+    def __init__(self, message: str, run_dir: Path) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir

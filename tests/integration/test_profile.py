@@ -18,7 +18,7 @@ import pytest
 
 import docker
 from ljprof import commands
-from ljprof.errors import ConfigError
+from ljprof.errors import ConfigError, TargetFailed
 from ljprof.run.runner import LABEL_PROFILE, RunResult
 
 from .conftest import CI_RECIPE
@@ -43,6 +43,12 @@ TARGETS = {
                   'io.stderr:write("stderr sees " .. token .. "\\n")\n',
     "marks.lua": 'local ljprof = require("ljprof")\nljprof.mark("phase one")\nlocal t = {}\n'
                  'for i = 1, 1e5 do t[i] = {i} end\nljprof.mark("phase two")\n',
+    "requires.lua": 'local json = require("no_such_module")\nprint(json)\n',
+    # Prints (to a pipe, so stdio would buffer it), then ignores SIGINT: a kill must not lose the line.
+    "talks-then-spins.lua": 'print("started")\nlocal x = 0\nwhile true do x = x + 1 end\n',
+    "sub/where.lua": 'local socket = require("socket")\nprint(os.getenv("PWD"), os.getenv("HOME"))\n'
+                     'local home = assert(io.open(os.getenv("HOME") .. "/note", "w"))\nhome:write("ok") home:close()\n'
+                     'print(io.open("/etc/ljprof-test", "w") == nil, (io.open("../returns.lua")) ~= nil)\n',
 }
 
 PROFILES = """
@@ -69,6 +75,11 @@ profiles:
   marks: {workdir: targets, script: marks.lua}
   memprof: {workdir: targets, script: returns.lua, profilers: {memprof: {}}}
   timeout: {workdir: targets, script: spin.lua, timeout: 1s}
+  requires: {workdir: targets, script: requires.lua}
+  exits-as-expected: {workdir: targets, script: exits.lua, exit_codes: [0, 3]}
+  talks-then-spins: {workdir: targets, script: talks-then-spins.lua, duration: 500ms, grace: 500ms}
+  where: {workdir: targets, cwd: sub, script: where.lua}
+  ctrl-c: {workdir: targets, script: forever.lua, duration: 50s}
 """
 
 
@@ -77,6 +88,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("project")
     (root / "targets").mkdir()
     for name, text in TARGETS.items():
+        (root / "targets" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "targets" / name).write_text(text)
     (root / "profiles.yml").write_text(CI_RECIPE + PROFILES)
     return root
@@ -87,20 +99,33 @@ def environ(upstream_env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **upstream_env, "LJPROF_TEST_SECRET": SECRET}
 
 
-def profile(project: Path, environ: dict[str, str], name: str) -> tuple[RunResult, str]:
+def profile(project: Path, environ: dict[str, str], name: str, fails: bool = False) -> tuple[RunResult, str]:
+    """Run a profile; with `fails`, it must end in TargetFailed (exit 6), whose message is printed too."""
     out = io.StringIO()
-    result = commands.profile(project / "profiles.yml", name, None, {}, environ, out)
-    return result, out.getvalue()
+    if not fails:
+        result = commands.profile(project / "profiles.yml", name, None, {}, environ, out)
+        return result, out.getvalue()
+    with pytest.raises(TargetFailed) as info:
+        commands.profile(project / "profiles.yml", name, None, {}, environ, out)
+    assert info.value.exit_code == 6
+    run_dir = info.value.run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    return RunResult(manifest["run_id"], run_dir, manifest), out.getvalue() + str(info.value)
 
 
 def read(result: RunResult, name: str) -> str:
     return (result.run_dir / "raw" / name).read_text()
 
 
-def gc_samples(result: RunResult) -> list[tuple[float, float]]:
+def gc_rows(result: RunResult) -> list[tuple[float, float, float]]:
+    """(t, Lua heap KB, container memory KB) per sample."""
     lines = read(result, "gc.csv").splitlines()
-    assert lines[0] == "t,kb"
-    return [(float(t), float(kb)) for t, kb in (line.split(",") for line in lines[1:])]
+    assert lines[0] == "t,kb,container_kb"
+    return [(float(t), float(kb), float(c)) for t, kb, c in (line.split(",") for line in lines[1:])]
+
+
+def gc_samples(result: RunResult) -> list[tuple[float, float]]:
+    return [(t, kb) for t, kb, _ in gc_rows(result)]
 
 
 def test_a_target_that_returns(project: Path, environ: dict[str, str]) -> None:
@@ -115,20 +140,24 @@ def test_a_target_that_returns(project: Path, environ: dict[str, str]) -> None:
     files = {f["path"]: f for f in m["files"]}
     assert files["raw/stdout.log"]["size"] == len("hello from\treturns.lua\tx\ty z\n")
     assert files["raw/gc.csv"]["producer"] == 'gc: collectgarbage("count") samples'
-    assert f"run {result.run_id}: the target returned; exit code 0" in printed
+    assert f"run {result.run_id}: ok: the script returned; exit code 0" in printed
     latest = result.run_dir.parent / "latest"
     assert latest.is_symlink() and os.readlink(latest) == result.run_id
     assert re.fullmatch(r"\d{8}T\d{9}Z-[0-9a-f]{6}", result.run_id)
     assert json.loads((result.run_dir / "manifest.json").read_text()) == m
     # the target's sources are kept with the run, for reports rendered from the run directory alone
     assert (result.run_dir / "sources" / "returns.lua").read_text() == TARGETS["returns.lua"]
-    assert files["sources/returns.lua"]["producer"] == "the target's source, kept for reports"
+    assert files["sources/returns.lua"]["producer"] == "a Lua source the run used, kept for reports"
+    assert m["ending"]["ok"] is True and m["ending"]["message"] == "the script returned"
+    # the raw files were written straight into the run directory, owned by whoever ran ljprof
+    assert all(p.stat().st_uid == os.getuid() for p in (result.run_dir / "raw").iterdir())
 
 
 def test_a_target_that_raises_an_error(project: Path, environ: dict[str, str]) -> None:
-    result, _ = profile(project, environ, "fails")
+    result, printed = profile(project, environ, "fails", fails=True)
     ending = result.manifest["ending"]
-    assert (ending["kind"], ending["exit_code"]) == ("error", 1)
+    assert (ending["kind"], ending["exit_code"], ending["ok"]) == ("error", 1, False)
+    assert "the target failed: fails.lua:1: boom\n  | luajit: fails.lua:1: boom\n  | stack traceback:" in printed
     assert ending["harness"]["message"] == "fails.lua:1: boom"
     stderr = read(result, "stderr.log").splitlines()
     # as luajit prints it, without the harness's frames
@@ -139,9 +168,12 @@ def test_a_target_that_raises_an_error(project: Path, environ: dict[str, str]) -
 
 
 def test_a_target_that_calls_os_exit(project: Path, environ: dict[str, str]) -> None:
-    result, _ = profile(project, environ, "exits")
+    result, printed = profile(project, environ, "exits", fails=True)
     ending = result.manifest["ending"]
     assert (ending["kind"], ending["exit_code"], ending["harness"]["code"]) == ("exit", 3, 3)
+    assert "the target failed: os.exit(3): exit code 3 is not one the profile expects (0)" in printed
+    expected, _ = profile(project, environ, "exits-as-expected")
+    assert (expected.manifest["ending"]["ok"], expected.manifest["ending"]["message"]) == (True, "os.exit(3)")
     assert read(result, "stdout.log") == "leaving\n"
     # the sampler was stopped (and flushed) before the exit: its last sample is the end
     events = [e["event"] + " " + e["detail"] for e in result.manifest["timeline"]]
@@ -162,7 +194,7 @@ def test_a_target_that_never_ends_is_stopped_by_sigint_after_the_duration(projec
     assert [s["signal"] for s in ending["signals_sent"]] == ["SIGINT"]
     assert 1.5 <= ending["signals_sent"][0]["after_s"] < 2.0
     assert ending["harness"]["message"].endswith("interrupted!")
-    assert "the target stopped by SIGINT after the duration" in printed
+    assert "ok: stopped by SIGINT at the profile's duration, as planned (luajit then exits with code 1)" in printed
     samples = gc_samples(result)
     # 50 ms apart over 1.5 s: about 30, and the series ends after the SIGINT
     assert 20 <= len(samples) <= 40, len(samples)
@@ -182,19 +214,50 @@ def test_a_tight_jit_loop_that_ignores_sigint_is_killed_after_the_grace_period(p
 
 
 def test_a_target_over_its_memory_limit_is_recorded_as_oom(project: Path, environ: dict[str, str]) -> None:
-    result, printed = profile(project, environ, "hog")
+    result, printed = profile(project, environ, "hog", fails=True)
     ending = result.manifest["ending"]
     assert (ending["kind"], ending["oom_killed"], ending["exit_code"]) == ("oom", True, 137)
-    assert "killed by the OOM killer" in printed
-    # the series grew towards the limit before the kill
-    assert max(kb for _, kb in gc_samples(result)) > 10 * 1024
+    assert "the target failed: killed by the OOM killer at the memory limit (48 MiB)" in printed
+    # the series grew towards the limit before the kill, the container's memory with the Lua heap
+    rows = gc_rows(result)
+    assert max(kb for _, kb, _ in rows) > 10 * 1024
+    assert rows[-1][2] > 10 * 1024 and rows[-1][2] <= 48 * 1024
 
 
 def test_the_hard_timeout_kills(project: Path, environ: dict[str, str]) -> None:
-    result, _ = profile(project, environ, "timeout")
+    result, printed = profile(project, environ, "timeout", fails=True)
     ending = result.manifest["ending"]
     assert (ending["kind"], ending["timed_out"]) == ("timeout", True)
+    assert "the target failed: killed at the profile's timeout" in printed
     assert [s["signal"] for s in ending["signals_sent"]] == ["SIGKILL"]
+
+
+def test_a_target_that_fails_at_require_fails_the_task(project: Path, environ: dict[str, str]) -> None:
+    result, printed = profile(project, environ, "requires", fails=True)
+    ending = result.manifest["ending"]
+    assert (ending["kind"], ending["ok"]) == ("error", False)
+    assert ending["message"] == "requires.lua:1: module 'no_such_module' not found:"
+    assert "the target failed: requires.lua:1: module 'no_such_module' not found:\n" in printed
+    assert "  | \trequires.lua:1: in main chunk\n" in printed
+
+
+def test_a_killed_target_keeps_what_it_printed(project: Path, environ: dict[str, str]) -> None:
+    result, _ = profile(project, environ, "talks-then-spins")
+    assert (result.manifest["ending"]["kind"], result.manifest["ending"]["signal"]) == ("signal", "SIGTERM")
+    assert result.manifest["ending"]["ok"] is True  # ljprof stopped it as planned, after the grace period
+    assert read(result, "stdout.log") == "started\n"
+
+
+def test_the_target_runs_in_its_cwd_with_a_home_and_a_read_only_root(project: Path,
+                                                                     environ: dict[str, str]) -> None:
+    result, _ = profile(project, environ, "where")
+    assert read(result, "stdout.log") == "/ljprof/target/sub\t/ljprof/home\ntrue\ttrue\n"
+    assert result.manifest["cwd"] == "sub"
+    # a Lua module the target loaded from the image is kept for reports, under its path in the image
+    kept = [f["path"] for f in result.manifest["files"] if f["path"].startswith("sources/usr/")]
+    assert "sources/usr/share/lua/5.1/socket.lua" in kept
+    assert (result.run_dir / "sources/usr/share/lua/5.1/socket.lua").read_text().count("\n") > 50
+    assert not (result.run_dir / "raw" / "image-sources.bundle").exists()
 
 
 def test_a_secret_reaches_the_target_and_no_file_of_the_run(project: Path, environ: dict[str, str]) -> None:
@@ -256,18 +319,22 @@ def containers_of(client: docker.DockerClient, profile_name: str) -> list[Any]:
 
 def test_ctrl_c_of_the_task_stops_the_target_and_leaves_no_container(
         project: Path, environ: dict[str, str], docker_client: docker.DockerClient) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "profile", "--name", "forever",
+    # its own profile: a duration long enough that only the Ctrl-C can end it, however loaded the machine
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "profile", "--name", "ctrl-c",
                              "--config", str(project / "profiles.yml")],
-                            cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell that started this suite in the background left SIGINT ignored, and
+                            # Python then installs no KeyboardInterrupt handler: give the task the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while not any(c.status == "running" for c in containers_of(docker_client, "forever")):
+    while not any(c.status == "running" for c in containers_of(docker_client, "ctrl-c")):
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout + stderr
-    assert containers_of(docker_client, "forever") == []
+    assert containers_of(docker_client, "ctrl-c") == []
     run_dir = Path(re.search(r"kept in (\S+)", stderr)[1])  # type: ignore[index]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["ending"]["cancelled"] is True
