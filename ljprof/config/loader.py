@@ -474,7 +474,10 @@ def _profilers(w: Walker, node: Node, path: KeyPath) -> dict[str, dict[str, obje
         for key, (_, option_node) in options.items():
             spec = profiler.options[key]
             value: object = None
-            if spec.kind == "duration":
+            if spec.kind == "duration" and spec.can_be_off and _scalar_kind(option_node) == "bool" \
+                    and option_node.value in ("false", "False", "no", "off"):
+                value = 0.0  # switched off
+            elif spec.kind == "duration":
                 value = parse_duration(w, option_node, (*sub, key), spec.minimum)
             elif spec.kind == "choice":
                 value = w.choice(option_node, (*sub, key), spec.choices)

@@ -20,6 +20,7 @@ class Option:
     help: str
     choices: tuple[str, ...] = ()
     minimum: float = 0.0  # for durations: the smallest value that makes sense
+    can_be_off: bool = False  # for durations: `false` switches it off (the value is then 0)
 
 
 class Profiler(Protocol):

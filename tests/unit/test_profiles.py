@@ -36,7 +36,7 @@ def test_the_shipped_bot_profile() -> None:
     assert (bot.image, bot.script, bot.workdir) == ("default", "bot.lua", REPO / "examples" / "bot")
     assert (bot.duration, bot.timeout, bot.grace, bot.network) == (5.0, 120.0, 3.0, "none")
     assert (bot.limits.memory, bot.limits.cpus, bot.limits.pids) == (1024**3, 1.0, 64)
-    assert bot.profilers == {"gc": {"interval": 0.1}, "memprof": {"start": "manual"}, "metrics": {"interval": 0.1}}
+    assert bot.profilers == {"gc": {"interval": 0.1}, "memprof": {"start": "manual", "windows": 1.0}, "metrics": {"interval": 0.1}}
     assert bot.env == (EnvVar("BOT_NAME", "ljprof-demo"),)
 
 
@@ -52,7 +52,7 @@ def test_defaults_merge_key_by_key_and_a_profile_can_switch_a_profiler_off(tmp_p
     assert p.args == ("--n", "10", "2.5")
     assert p.env == (EnvVar("A", "one"), EnvVar("B", "three"), EnvVar("C", secret_from="HOST_C"))
     assert (p.limits.memory, p.limits.pids, p.limits.cpus) == (64 * 1024**2, 20, None)
-    assert p.profilers == {"gc": {"interval": 1.0}, "memprof": {"start": "auto"}}
+    assert p.profilers == {"gc": {"interval": 1.0}, "memprof": {"start": "auto", "windows": 1.0}}
     assert (p.duration, p.timeout, p.grace, p.network, p.image) == (0.25, 600.0, 5.0, "default", "default")
 
 
@@ -82,7 +82,7 @@ def test_every_error_of_a_profile_is_reported(tmp_path: Path) -> None:
 def a_profile(**changes: object) -> Profile:
     base = Profile(name="bot", image="default", workdir=Path("/w"), script="bot.lua", args=("a",),
                    env=(EnvVar("PLAIN", "x"), EnvVar("TOKEN", secret_from="HOST_TOKEN")),
-                   profilers={"gc": {"interval": 0.1}, "memprof": {"start": "auto"}})
+                   profilers={"gc": {"interval": 0.1}, "memprof": {"start": "auto", "windows": 0.5}})
     return Profile(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
 
@@ -95,7 +95,7 @@ def test_run_plan_passes_secrets_only_to_the_container() -> None:
     assert "tok-12345" not in str(redacted_profile(plan.profile))
     assert redacted_profile(plan.profile)["env"] == {"PLAIN": "x", "TOKEN": "<secret from $HOST_TOKEN>"}
     assert plan.harness_options == {"out": "/ljprof/out", "profilers": {
-        "gc": {"path": "gc.csv", "interval": 0.1}, "memprof": {"path": "memprof.bin", "start": "auto"}}}
+        "gc": {"path": "gc.csv", "interval": 0.1}, "memprof": {"path": "memprof.bin", "start": "auto", "windows": 0.5}}}
     assert redact("token=tok-12345;", plan.secret_values()) == "token=***;"
 
 
@@ -118,7 +118,7 @@ def test_harness_options_are_a_lua_table() -> None:
     text = options_file_text(plan_run(a_profile(env=()), "img", {}, host_uid=1))
     assert text.splitlines()[1] == (
         'return {["out"] = "/ljprof/out", ["profilers"] = {["gc"] = {["interval"] = 0.1, ["path"] = "gc.csv"}, '
-        '["memprof"] = {["path"] = "memprof.bin", ["start"] = "auto"}}}')
+        '["memprof"] = {["path"] = "memprof.bin", ["start"] = "auto", ["windows"] = 0.5}}}')
 
 
 def test_run_ids_sort_by_time_and_directories_are_never_reused(tmp_path: Path) -> None:
@@ -209,3 +209,17 @@ def test_image_sources_bundle_is_unpacked_leniently(tmp_path: Path) -> None:
     assert (tmp_path / "sources/usr/share/lua/5.1/socket/http.lua").read_bytes() == http
     assert sorted(p.name for p in (tmp_path / "sources").rglob("*.lua")) == ["http.lua"]
     assert not bundle.exists()
+
+
+def test_memprof_windows_can_be_switched_off_and_has_a_floor(tmp_path: Path) -> None:
+    config = project(tmp_path, "profiles:\n  a: {workdir: t, script: main.lua, profilers: {memprof: {windows: false}}}\n"
+                               "  b: {workdir: t, script: main.lua, profilers: {memprof: {windows: 250ms}}}\n")
+    profiles = load_config(config).profiles
+    assert profiles["a"].profilers["memprof"]["windows"] == 0.0
+    assert profiles["b"].profilers["memprof"]["windows"] == 0.25
+    (tmp_path / "profiles.yml").write_text(IMAGES + "profiles:\n  a: {workdir: t, script: main.lua, "
+                                           "profilers: {memprof: {windows: 10ms}}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "profiles.yml")
+    assert str(info.value).endswith("profiles.a.profilers.memprof.windows: 10ms is too short; "
+                                    "it must be at least 0.05 seconds")

@@ -45,6 +45,9 @@ class MemprofCapture:
     options: Mapping[str, Option] = {
         "start": Option("choice", "auto", "auto: on for the whole run; manual: the target calls "
                         "ljprof.start('memprof') and ljprof.stop('memprof')", choices=("auto", "manual")),
+        "windows": Option("duration", 1.0, "time between markers in the stream, for growth over time "
+                          "(false: none; markers come from a jit.profile timer, so not while sysprof runs)",
+                          minimum=0.05, can_be_off=True),
     }
 
     def image_problem(self, facts: Mapping[str, Any]) -> str:
@@ -56,7 +59,7 @@ class MemprofCapture:
         return f"misc.memprof.start fails in this image: {state.get('error', 'unknown error')}"
 
     def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        return {"path": "memprof.bin", "start": str(options["start"])}
+        return {"path": "memprof.bin", "start": str(options["start"]), "windows": float(options["windows"])}
 
     def outputs(self) -> dict[str, str]:
         return {"memprof.bin": "memprof event stream"}
