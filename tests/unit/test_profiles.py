@@ -36,7 +36,8 @@ def test_the_shipped_bot_profile() -> None:
     assert (bot.image, bot.script, bot.workdir) == ("default", "bot.lua", REPO / "examples" / "bot")
     assert (bot.duration, bot.timeout, bot.grace, bot.network) == (5.0, 120.0, 3.0, "none")
     assert (bot.limits.memory, bot.limits.cpus, bot.limits.pids) == (1024**3, 1.0, 64)
-    assert bot.profilers == {"gc": {"interval": 0.1}, "memprof": {"start": "manual", "windows": 1.0}, "metrics": {"interval": 0.1}}
+    assert bot.profilers == {"gc": {"interval": 0.1}, "memprof": {"start": "manual", "windows": 1.0},
+                             "metrics": {"interval": 0.1}}
     assert bot.env == (EnvVar("BOT_NAME", "ljprof-demo"),)
 
 
@@ -212,7 +213,8 @@ def test_image_sources_bundle_is_unpacked_leniently(tmp_path: Path) -> None:
 
 
 def test_memprof_windows_can_be_switched_off_and_has_a_floor(tmp_path: Path) -> None:
-    config = project(tmp_path, "profiles:\n  a: {workdir: t, script: main.lua, profilers: {memprof: {windows: false}}}\n"
+    config = project(tmp_path, "profiles:\n"
+                               "  a: {workdir: t, script: main.lua, profilers: {memprof: {windows: false}}}\n"
                                "  b: {workdir: t, script: main.lua, profilers: {memprof: {windows: 250ms}}}\n")
     profiles = load_config(config).profiles
     assert profiles["a"].profilers["memprof"]["windows"] == 0.0
