@@ -6,7 +6,8 @@
 --   luajit /ljprof/harness/run.lua OPTIONS.lua script.lua [args...]
 --
 -- OPTIONS.lua (written by ljprof.runner) returns
---   { out = "/ljprof/out", profilers = { memprof = {path=, start=}, gc = {path=, interval=},
+--   { out = "/ljprof/out", profilers = { memprof = {path=, start=, windows=,
+--     harness = "/ljprof/profilers/memprof/harness.lua"}, gc = {path=, interval=},
 --     metrics = {path=, interval=} } }
 -- The harness writes out/harness.tsv: one "event<TAB>t<TAB>detail" line per
 -- start, profiler switch, mark and the ending, on the sampler's clock.
@@ -35,58 +36,17 @@ local function record(event, detail)
   log:flush()
 end
 
--- memprof windows: memprof's events carry no time, so the harness puts
--- markers in its stream. A function of its own chunk ("=ljprof_marker"), kept
--- out of the JIT, allocates one table: an ALLOC event with a site no target
--- has, and the harness logs each marker's time ("window N"). It is called
--- from a jit.profile callback, which runs at the VM's next safe point, so
--- markers arrive while compiled loops run too. jit.profile's timer counts CPU
--- time (ITIMER_PROF): it ticks every 1 ms of CPU and a marker is made when
--- the wall clock has passed the next window boundary, so a mostly idle target
--- (a bot waiting in select) gets its markers about on time as well. A target
--- blocked in C gets its marker when it returns. sysprof uses the same signal
--- (SIGPROF): with sysprof on, there are no timed markers.
-local marker = assert(load("return function() return {} end", "=ljprof_marker"))()
-jit.off(marker)
-local windows_on = false
-
-local function start_windows(seconds)
-  local has_profile, profile = pcall(require, "jit.profile")
-  if not seconds or seconds <= 0 or not has_profile or enabled.sysprof then return end
-  local n, next_at = 0, now() + seconds
-  profile.start("i1", function()
-    local t = now()
-    if t < next_at then return end
-    n = n + 1
-    marker()
-    record("window", n)
-    next_at = next_at + seconds * math.max(1, math.floor((t - next_at) / seconds) + 1)
-  end)
-  windows_on = true
-end
-
-local function stop_windows()
-  if windows_on then require("jit.profile").stop() end
-  windows_on = false
-end
-
--- What switching each profiler on and off means. ---------------------------
+-- What switching each profiler on and off means: each profiler that needs the
+-- harness has a harness.lua in its package (ljprof/profilers/<name>/), mounted
+-- read-only at /ljprof/profilers; the options name it. It returns a function
+-- that takes this context and gives {start = function(o), stop = function(o)},
+-- each returning true or nil and an error, as misc.memprof does.
 local running = {}
-local switches = {
-  memprof = {
-    start = function(o)
-      local ok, err = misc.memprof.start(out .. "/" .. o.path)
-      if ok then start_windows(o.windows) end
-      return ok, err
-    end,
-    stop = function()
-      stop_windows()
-      -- What is garbage now would read as live at the end: collect it first.
-      collectgarbage("collect")
-      return misc.memprof.stop()
-    end,
-  },
-}
+local switches = {}
+local context = { out = out, record = record, now = now, enabled = enabled }
+for name, o in pairs(enabled) do
+  if o.harness then switches[name] = dofile(o.harness)(context) end
+end
 
 local function start(name)
   local o, switch = enabled[name], switches[name]
@@ -104,7 +64,7 @@ end
 local function stop(name)
   if not running[name] then return false end
   running[name] = nil
-  local ok, err = switches[name].stop()
+  local ok, err = switches[name].stop(enabled[name])
   record("stop", name .. (ok and "" or ": " .. tostring(err)))
   return ok, err
 end

@@ -15,10 +15,11 @@ from typing import Any
 
 from ljprof.config.model import Profile
 from ljprof.errors import ConfigError
-from ljprof.profilers import PROFILERS
+from ljprof.profilers import PROFILERS, PROFILERS_DIR, harness_lua
 
 TARGET_DIR = "/ljprof/target"
 HARNESS_DIR = "/ljprof/harness"
+PROFILERS_MOUNT = "/ljprof/profilers"  # ljprof/profilers, read-only: each profiler's harness.lua
 CONFIG_DIR = "/ljprof/config"
 OUT_DIR = "/ljprof/out"  # the run directory's raw/, bind-mounted read-write
 HOME_DIR = "/ljprof/home"  # a tmpfs: the target's HOME (the root filesystem is read-only)
@@ -78,7 +79,7 @@ def plan_run(profile: Profile, image_tag: str, environ: Mapping[str, str], host_
                 "(its value is passed to the target and written nowhere)")
     harness = {
         "out": OUT_DIR,
-        "profilers": {name: PROFILERS[name].harness_options(opts) for name, opts in sorted(profile.profilers.items())},
+        "profilers": {name: harness_options(name, opts) for name, opts in sorted(profile.profilers.items())},
     }
     return RunPlan(
         profile=profile,
@@ -92,6 +93,15 @@ def plan_run(profile: Profile, image_tag: str, environ: Mapping[str, str], host_
         harness_options=harness,
         secret_env=secrets,
     )
+
+
+def harness_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What the harness gets for one profiler: its options, and its harness.lua inside the container."""
+    opts = PROFILERS[name].harness_options(options)
+    lua = harness_lua(name)
+    if lua is not None:
+        opts["harness"] = f"{PROFILERS_MOUNT}/{lua.relative_to(PROFILERS_DIR).as_posix()}"
+    return opts
 
 
 def redacted_profile(profile: Profile) -> dict[str, Any]:

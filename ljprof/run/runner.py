@@ -27,11 +27,12 @@ from ljprof import __version__, docker_engine
 from ljprof.docker_engine import LABEL_OWNER
 from ljprof.errors import LjprofError
 from ljprof.image.plan import LABEL_MANAGED, REPO_ROOT
-from ljprof.profilers import PROFILERS
+from ljprof.profilers import PROFILERS, PROFILERS_DIR
 from ljprof.run.plan import (
     CONFIG_DIR,
     HARNESS_DIR,
     OUT_DIR,
+    PROFILERS_MOUNT,
     TARGET_DIR,
     TMPFS,
     RunPlan,
@@ -333,7 +334,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
                 working_dir=plan.working_dir,
                 environment=plan.environment,
                 mounts=[(str(profile.workdir), TARGET_DIR), (str(REPO_ROOT / "ljprof" / "harness"), HARNESS_DIR),
-                        (config_dir, CONFIG_DIR)],
+                        (str(PROFILERS_DIR), PROFILERS_MOUNT), (config_dir, CONFIG_DIR)],
                 # Results go straight to the host: no copy after the run, nothing lost if the engine
                 # or ljprof dies, and a GB-sized profile costs no second copy on disk.
                 writable=[(str(raw), OUT_DIR)],

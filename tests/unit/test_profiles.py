@@ -96,7 +96,8 @@ def test_run_plan_passes_secrets_only_to_the_container() -> None:
     assert "tok-12345" not in str(redacted_profile(plan.profile))
     assert redacted_profile(plan.profile)["env"] == {"PLAIN": "x", "TOKEN": "<secret from $HOST_TOKEN>"}
     assert plan.harness_options == {"out": "/ljprof/out", "profilers": {
-        "gc": {"path": "gc.csv", "interval": 0.1}, "memprof": {"path": "memprof.bin", "start": "auto", "windows": 0.5}}}
+        "gc": {"path": "gc.csv", "interval": 0.1}, "memprof": {"path": "memprof.bin", "start": "auto", "windows": 0.5,
+                                           "harness": "/ljprof/profilers/memprof/harness.lua"}}}
     assert redact("token=tok-12345;", plan.secret_values()) == "token=***;"
 
 
@@ -119,7 +120,8 @@ def test_harness_options_are_a_lua_table() -> None:
     text = options_file_text(plan_run(a_profile(env=()), "img", {}, host_uid=1))
     assert text.splitlines()[1] == (
         'return {["out"] = "/ljprof/out", ["profilers"] = {["gc"] = {["interval"] = 0.1, ["path"] = "gc.csv"}, '
-        '["memprof"] = {["path"] = "memprof.bin", ["start"] = "auto", ["windows"] = 0.5}}}')
+        '["memprof"] = {["harness"] = "/ljprof/profilers/memprof/harness.lua", ["path"] = "memprof.bin", '
+        '["start"] = "auto", ["windows"] = 0.5}}}')
 
 
 def test_run_ids_sort_by_time_and_directories_are_never_reused(tmp_path: Path) -> None:
