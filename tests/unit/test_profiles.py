@@ -37,7 +37,7 @@ def test_the_shipped_bot_profile() -> None:
     assert (bot.duration, bot.timeout, bot.grace, bot.network) == (5.0, 120.0, 3.0, "none")
     assert (bot.limits.memory, bot.limits.cpus, bot.limits.pids) == (1024**3, 1.0, 64)
     assert bot.profilers == {"gc": {"interval": 0.1}, "memprof": {"start": "manual", "windows": 1.0},
-                             "metrics": {"interval": 0.1}}
+                             "metrics": {"interval": 0.1}, "proc": {}}
     assert bot.env == (EnvVar("BOT_NAME", "ljprof-demo"),)
 
 
