@@ -21,7 +21,7 @@ def test_check_lists_the_shipped_recipes(capsys: pytest.CaptureFixture[str]) -> 
         "  image default: buildpack-deps:bullseye; LuaJIT from https://github.com/tarantool/luajit.git @ "
         "b52fe9795db249e7803aeef22c2ed6129a97aaeb; LuaRocks from source; luasec copas lua-cjson")
     assert out[4] == (f"  profile bot: luajit bot.lua in {REPO / 'examples' / 'bot'} on image default; "
-                      "profilers: gc, memprof, metrics")
+                      "profilers: gc, memprof, metrics, proc")
 
 
 def test_a_config_error_becomes_exit_code_2_with_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
