@@ -52,6 +52,16 @@ def format_kb_per_s(rate: float) -> str:
     return f"{rate / 1024:,.1f} MB/s"
 
 
+def format_bytes_short(count: float) -> str:
+    """A limit in bytes as people write it: "1 GB", "256 MB", "1.5 GB" (binary units)."""
+    value = float(count)
+    for unit in ("B", "KB", "MB"):
+        if abs(value) < 1024:
+            return f"{round(value, 2):g} {unit}"
+        value /= 1024
+    return f"{round(value, 2):g} GB"
+
+
 def format_seconds(seconds: float) -> str:
     """A duration: "0.45 s", "4.4 s", "95 s", "10 min 5 s"."""
     if seconds < 1:
