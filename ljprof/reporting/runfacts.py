@@ -122,7 +122,9 @@ def limits_text(config: dict[str, Any]) -> str:
         parts.append(f"{limits['cpus']:g} CPU" + ("" if limits["cpus"] == 1 else "s"))
     if limits.get("pids"):
         parts.append(f"{limits['pids']} processes")
+    if not parts:
+        parts.append("no memory, CPU or process limit")
     for key, what in (("duration", "duration"), ("grace", "grace"), ("timeout", "timeout")):
         if isinstance(config.get(key), (int, float)):
             parts.append(f"{what} {config[key]:g} s")
-    return ", ".join(parts) or "none recorded"
+    return ", ".join(parts)

@@ -36,7 +36,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ljprof.reporting.units import format_kb_pair, format_kb_per_min, format_kb_range, format_seconds
+from ljprof.reporting.units import format_kb, format_kb_pair, format_kb_per_min, format_kb_range, format_seconds
 
 WARMUP_FRACTION = 0.10
 MAX_WINDOWS = 10
@@ -142,5 +142,7 @@ def heap_verdict(t: Sequence[float], kb: Sequence[float], warmup_until: float | 
                   f"({format_kb_per_min(slope, sign=True)})")
     else:
         trend = "flat"
-        reason = f"floor stayed within {format_kb_range(min(y), max(y))} {over} ({format_kb_per_min(slope, sign=True)})"
+        low, high = min(y), max(y)
+        where = f"at {format_kb(low)}" if format_kb(low) == format_kb(high) else f"within {format_kb_range(low, high)}"
+        reason = f"floor stayed {where} {over} ({format_kb_per_min(slope, sign=True)})"
     return HeapVerdict(n, start, end, peak, slope, trend == "growing", y[0], y[-1], warmup, reason, trend, count)

@@ -15,7 +15,7 @@
  *   - marks (ljprof.mark) as labelled vertical lines on every panel, and
  *     profilers switched on as shaded bands.
  *
- * Its data is the JSON in <script id="timeline-data"> (chart_data in
+ * Its data is the JSON in the script element #timeline-data (chart_data in
  * ljprof/reporting/timeline.py): {t0, t1, samples, panels: [{name, title,
  * unit, series: [{label, unit, points, t: [...], v: [...]}]}], marks: [{t,
  * label}], bands: [{t0, t1, label}]}. Series are already decimated (min and
