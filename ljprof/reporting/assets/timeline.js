@@ -27,7 +27,7 @@
   var COLORS = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#1b7c83", "#bf3989", "#6e7781"];
   var PANEL_H = 150;
   var AXIS_H = 26;
-  var M = { l: 62, r: 14, t: 16, b: 4 };
+  var M = { l: 72, r: 14, t: 16, b: 4 };
   var DRAG_MIN_PX = 4;
 
   function svg(name, attrs, parent) {
@@ -133,7 +133,8 @@
     this.data.panels.forEach(function (panel, p) {
       var box = html("div", "tl-panel", self.root);
       var head = html("div", "tl-head", box);
-      html("span", "tl-title", head, panel.title + (panel.unit ? " (" + panel.unit + ")" : ""));
+      var sized = panel.unit === "KB" || panel.unit === "KB/s";
+      html("span", "tl-title", head, panel.title + (panel.unit && !sized ? " (" + panel.unit + ")" : ""));
       var legend = html("span", "tl-legend", head);
       panel.series.forEach(function (s, i) {
         var key = p + ":" + i;
@@ -233,15 +234,21 @@
       if (z <= a) { return; }
       svg("rect", { x: a, y: top, width: z - a, height: bottom - top, "class": "tl-band tl-band-" + (k % 3) }, root);
       if (p === 0) {
-        svg("text", { x: a + 4, y: bottom - 5, "class": "tl-band-label" }, root).textContent = b.label + " on";
+        svg("text", { x: a + 4, y: top + 11, "class": "tl-band-label" }, root).textContent = b.label + " on";
       }
     });
-    var yt = ticks(yr[0], yr[1], 4);
-    yt.values.forEach(function (v) {
-      var yy = y(v);
+    // sizes get their unit on the axis (KB, or MB from 10,000 KB on); other panels say theirs in the title
+    var sized = entry.panel.unit === "KB" || entry.panel.unit === "KB/s";
+    var per = entry.panel.unit === "KB/s" ? "/s" : "";
+    var scale = sized && Math.max(Math.abs(yr[0]), Math.abs(yr[1])) >= 10000 ? 1024 : 1;
+    var yt = ticks(yr[0] / scale, yr[1] / scale, 4);
+    yt.values.forEach(function (u) {
+      var yy = y(u * scale);
       if (yy < top - 0.5 || yy > bottom + 0.5) { return; }
       svg("line", { x1: left, x2: right, y1: yy, y2: yy, "class": "tl-grid" }, root);
-      svg("text", { x: left - 6, y: yy + 4, "class": "tl-ylabel" }, root).textContent = fmtAxis(v, yt.step);
+      var text = sized ? thousands(round(u, yt.step >= 1 ? 0 : 1)) + (scale > 1 ? " MB" : " KB") + per
+                       : fmtAxis(u, yt.step);
+      svg("text", { x: left - 6, y: yy + 4, "class": "tl-ylabel" }, root).textContent = text;
     });
     xt.values.forEach(function (t) {
       var xx = self.x(t);
@@ -317,7 +324,7 @@
       }
       var tip = entry.tip;
       tip.textContent = "";
-      html("div", "tl-tip-t", tip, fmtTime(t, 0.001));
+      html("div", "tl-tip-t", tip, fmtTime(t, (self.domain[1] - self.domain[0]) / 1000));
       entry.panel.series.forEach(function (s, i) {
         if (!self.visible(entry.index, i)) { return; }
         var k = nearest(s.t, t);
