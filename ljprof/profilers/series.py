@@ -45,10 +45,6 @@ class Samples:
     def has(self, column: str) -> bool:
         return column in self.columns
 
-    @property
-    def t(self) -> tuple[float, ...]:
-        return tuple(float(row[0] or 0.0) for row in self.rows)
-
     def column(self, name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """(t, values) of one column, leaving out the samples where it has no value."""
         if name not in self.columns:

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 ASSETS = Path(__file__).parent / "assets"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -41,7 +41,3 @@ def paragraph(text: str, cls: str = "") -> Markup:
     if cls:
         return Markup('<p class="{}">{}</p>\n').format(cls, text)
     return Markup("<p>{}</p>\n").format(text)
-
-
-def escaped(text: str) -> Markup:
-    return escape(text)
