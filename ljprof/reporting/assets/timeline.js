@@ -90,7 +90,8 @@
     if (!(span > 0)) { return { step: 1, values: [lo] }; }
     var raw = span / n;
     var pow = Math.pow(10, Math.floor(Math.log10(raw)));
-    var step = [1, 2, 5, 10].map(function (m) { return m * pow; }).filter(function (s) { return s >= raw; })[0];
+    var ratio = raw / pow;  // 1..10: the nearest of 1, 2, 5, 10 (geometrically)
+    var step = pow * (ratio >= 7.07 ? 10 : ratio >= 3.16 ? 5 : ratio >= 1.41 ? 2 : 1);
     var values = [];
     for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) { values.push(round(v, 12)); }
     return { step: step, values: values };
