@@ -31,7 +31,7 @@ from ljprof.profilers.memprof.report_json import MemprofJsonReport
 from ljprof.profilers.memprof.report_text import MemprofTextReport
 from ljprof.reporting.model import SourceLines
 from ljprof.reporting.overview import OverviewPage
-from ljprof.reporting.render import Rendered, render_run, top_sites, write_atomically
+from ljprof.reporting.render import Rendered, render_run, write_atomically
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
 from ljprof.run.runner import RunResult
@@ -316,18 +316,14 @@ def stderr_tail(run_dir: Path, lines: int = 10) -> list[str]:
 
 
 def report(run_dir: str | Path, out: TextIO) -> Rendered:
-    """Render a run directory's reports (again) from its raw files, and say where they are."""
+    """Render a run directory's reports (again) from its raw files, and say where they are and what they found."""
     rendered = render_run(Path(run_dir))
     for path in rendered.files:
         out.write(f"report: {path}\n")
-    if rendered.memprof is not None:
-        memprof = rendered.memprof
-        if memprof.cut is not None:
-            out.write(f"memprof: the file was cut ({memprof.cut.reason}); the reports cover the "
-                      f"{memprof.counts.events:,} events before it\n")
-        out.write("memprof: where memory is still held (heap summary, top 5):\n")
-        for line in top_sites(memprof):
-            out.write(f"  {line}\n")
+    for section in rendered.sections:
+        out.write(f"{section.headline or section.name + ': ' + section.state}\n")
+        for line in section.console:
+            out.write(f"{line}\n")
     return rendered
 
 

@@ -1,31 +1,34 @@
 """Render a run directory's reports from the run directory alone (no Docker).
 
 `invoke profile` calls `render_run` after each run; `invoke report` calls it
-again on any old run. Every report is written to a temporary file and renamed
-into place, so a failed render never replaces a good report with half of one.
+again on any old run. Each profiler the manifest names is asked for its
+section through the registry (no profiler is named here); its pages are
+written, then summary.json, summary.md and index.html. Every file is written
+to a temporary name and renamed into place, so a failed render never
+replaces a good report with half of one, and one profiler's failure leaves
+the others' reports whole.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from ljprof.errors import ConfigError
-from ljprof.profilers.memprof import MemprofProfile, parse_file
-from ljprof.profilers.memprof.report_html import MemprofHtmlReport
-from ljprof.profilers.memprof.report_json import MemprofJsonReport
-from ljprof.profilers.memprof.report_text import MemprofTextReport
-from ljprof.reporting.model import SourceLines
+from ljprof.profilers import PROFILERS
+from ljprof.reporting.index import IndexPage, ReportFile
+from ljprof.reporting.model import Json, RunDir, Section, absent
+from ljprof.reporting.summary import SummaryJson, SummaryMarkdown, summary_data
 
 
 @dataclass(frozen=True)
 class Rendered:
-    files: list[Path]
-    memprof: MemprofProfile | None = None
+    files: list[Path]  # every file written, in the order written (index.html last)
+    sections: list[Section]  # one per profiler the manifest names; the heap verdict's first
+    summary: dict[str, Any]  # what summary.json holds
 
 
 def write_atomically(path: Path, render: Callable[[TextIO], None]) -> Path:
@@ -42,38 +45,67 @@ def write_atomically(path: Path, render: Callable[[TextIO], None]) -> Path:
     return path
 
 
-def load_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "manifest.json"
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"{run_dir}: not a run directory (no manifest.json)\n"
-                          "  hint: name a folder reports/<profile>/<run-id>, or reports/<profile>/latest") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+def _failure(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def report_sections(run: RunDir) -> list[Section]:
+    """Each profiler's section, for every profiler the manifest names; a report that raises becomes
+    an "absent" section that says so, and the others go on. The section with the heap verdict comes first."""
+    sections = []
+    for name in run.manifest.get("profilers") or {}:
+        profiler = PROFILERS.get(name)
+        if profiler is None:
+            sections.append(absent(name, "this ljprof has no such profiler (a run of another version?)"))
+            continue
+        try:
+            sections.append(profiler.report(run))
+        except Exception as exc:  # a bug in one report must not lose the run's other reports
+            sections.append(absent(name, f"report failed: {_failure(exc)}"))
+    return sorted(sections, key=lambda s: "heap" not in s.summary_top)
+
+
+def _write_pages(run: RunDir, section: Section) -> tuple[Section, list[Path], list[ReportFile]]:
+    files: list[Path] = []
+    reports: list[ReportFile] = []
+    problems: list[str] = []
+    for page in section.pages:
+        if not page.name or Path(page.name).name != page.name or page.name.startswith("."):
+            problems.append(f"{page.name!r} is not a file name in the run directory")
+            continue
+        try:
+            path = write_atomically(run.path / page.name, page.render)
+        except Exception as exc:  # the section's other pages and the run's other reports still get written
+            problems.append(f"{page.name} not written: {_failure(exc)}")
+            continue
+        files.append(path)
+        reports.append(ReportFile(page.name, path.stat().st_size, f"{section.name}: {page.what}"))
+    if problems:
+        why = "; ".join([*([section.why] if section.why else []), *problems])
+        section = replace(section, why=why, console=(*section.console, *(f"  {p}" for p in problems)))
+    return section, files, reports
 
 
 def render_run(run_dir: Path) -> Rendered:
     """(Re-)render every report a run directory's raw files allow."""
-    manifest = load_manifest(run_dir)
+    run = RunDir.load(Path(run_dir))
+    sections: list[Section] = []
     files: list[Path] = []
-    memprof = None
-    if "memprof" in manifest.get("profilers", {}) and (run_dir / "raw" / "memprof.bin").is_file():
-        memprof = parse_file(run_dir / "raw" / "memprof.bin")
-        sources = SourceLines.from_folder(run_dir / "sources")
-        title = f"memprof: {manifest['profile']}, run {manifest['run_id']}"
-        ending = manifest.get("ending", {})
-        meta = [("command", " ".join(manifest.get("command", []))),
-                ("LuaJIT", str(manifest.get("image", {}).get("luajit", {}).get("version", "?"))),
-                ("ended", str(ending.get("kind", "?")))]
-        files.append(write_atomically(run_dir / "memprof.txt", MemprofTextReport(memprof).render))
-        files.append(write_atomically(run_dir / "memprof.json", MemprofJsonReport(memprof).render))
-        files.append(write_atomically(run_dir / "memprof.html",
-                                      MemprofHtmlReport(memprof, sources, title=title, meta=meta).render))
-    return Rendered(files, memprof)
-
-
-def top_sites(profile: MemprofProfile, count: int = 5) -> list[str]:
-    """The heap summary's first lines, for the console."""
-    return [f"{entry.holds:>10,} B held  {entry.location.text}  ({entry.allocs} allocs, {entry.frees} frees)"
-            for entry in profile.heap_summary[:count]]
+    reports: list[ReportFile] = []
+    for section in report_sections(run):
+        section, written, listed = _write_pages(run, section)
+        sections.append(section)
+        files += written
+        reports += listed
+    data: Json = summary_data(run, sections)
+    for name, what, render in (
+            ("summary.json", "ljprof: the run's summary for machines", SummaryJson(data).render),
+            ("summary.md", "ljprof: the run's summary for GitHub's job summary",
+             SummaryMarkdown(run, sections, data).render)):
+        path = write_atomically(run.path / name, render)
+        files.append(path)
+        reports.append(ReportFile(name, path.stat().st_size, what))
+    reports.append(ReportFile("index.html", None, "ljprof: this page"))
+    files.append(write_atomically(run.path / "index.html", IndexPage(run, sections, reports).render))
+    return Rendered(files, sections, data)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ljprof.profilers.metrics.report import metrics_report
 from ljprof.profilers.series import CsvSampler
+from ljprof.reporting.model import RunDir, Section
 
 
 class MetricsSampler(CsvSampler):
@@ -18,6 +20,10 @@ class MetricsSampler(CsvSampler):
         if not facts["features"]["getmetrics"]["present"]:
             return "misc.getmetrics is absent (upstream LuaJIT has none; use an image of Tarantool's LuaJIT)"
         return ""
+
+    def report(self, run: RunDir) -> Section:
+        """Counters as rates, levels as they are, on the run's timeline."""
+        return metrics_report(run)
 
 
 PROFILER = MetricsSampler()
