@@ -14,12 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import jinja2
-
 from ljprof import __version__
-
-TEMPLATES = Path(__file__).parent / "templates"
-ASSETS = Path(__file__).parent / "assets"
+from ljprof.reporting.page import asset, environment
 
 
 @dataclass(frozen=True)
@@ -90,9 +86,6 @@ class OverviewPage:
         return cls(folder, [describe_run(run, folder) for run in find_runs(folder)])
 
     def render(self, out: TextIO) -> None:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                 keep_trailing_newline=True)
-        css = (ASSETS / "page.css").read_text(encoding="utf-8") if (ASSETS / "page.css").is_file() else ""
         failed = sum(1 for r in self.rows if r.ok is False)
-        out.write(env.get_template("overview.html.j2").render(rows=self.rows, failed=failed, css=css,
-                                                              version=__version__))
+        out.write(environment().get_template("overview.html.j2").render(
+            rows=self.rows, failed=failed, css=asset("page.css"), version=__version__))
