@@ -22,15 +22,18 @@ ARG DEBIAN_LUA_PACKAGES=""
 COPY scripts/install-packages.sh /usr/local/lib/ljprof/build/
 RUN sh /usr/local/lib/ljprof/build/install-packages.sh
 
-# Step 2: LuaJIT from a git URL and ref, or from the local tree in luajit-src/.
+# Step 2: LuaJIT from a git URL and ref, or from the local tree in luajit-src/,
+# with ljprof's fixes to the fork's profilers (patches/; `none`: as fetched).
 ARG LUAJIT_FROM=git
 ARG LUAJIT_GIT=https://github.com/tarantool/luajit.git
 ARG LUAJIT_REF=master
 ARG LUAJIT_BUILD=auto
 ARG LUAJIT_CMAKE_OPTIONS=""
 ARG LUAJIT_COMMIT=""
+ARG LUAJIT_FIXES=memprof-symtab-redump,profiler-stream-buffer
 COPY luajit-src/ /usr/src/luajit-local/
-COPY scripts/build-luajit.sh /usr/local/lib/ljprof/build/
+COPY patches/ /usr/local/lib/ljprof/build/patches/
+COPY scripts/build-luajit.sh scripts/apply-fixes.sh /usr/local/lib/ljprof/build/
 RUN sh /usr/local/lib/ljprof/build/build-luajit.sh
 
 # Step 3: LuaRocks and the rocks (from luarocks.org, or from Debian's packages).
@@ -51,6 +54,9 @@ COPY scripts/image-info.sh harness/imageinfo.lua /usr/local/lib/ljprof/build/
 RUN mkdir -p /usr/share/ljprof \
  && sh /usr/local/lib/ljprof/build/image-info.sh > /usr/share/ljprof/image.json \
  && cat /usr/share/ljprof/image.json
+# org.ljprof.fixes: the fixes the recipe asked for; image.json says which of
+# them applied (on upstream LuaJIT none does).
 LABEL org.ljprof.managed="true" \
       org.ljprof.recipe="${LJPROF_RECIPE}" \
-      org.ljprof.hash="${LJPROF_IMAGE_HASH}"
+      org.ljprof.hash="${LJPROF_IMAGE_HASH}" \
+      org.ljprof.fixes="${LUAJIT_FIXES}"

@@ -100,6 +100,7 @@ def print_plan(plan: BuildPlan, overrides: Overrides, out: TextIO) -> None:
     out.write(f"  luajit    {luajit_source_text(r.luajit)} (build: {args['LUAJIT_BUILD']})\n")
     rocks = " ".join(r.rocks) or "none"
     out.write(f"  luarocks  from {r.luarocks.source} {r.luarocks.version}; rocks: {rocks}\n")
+    out.write(f"  fixes     {args['LUAJIT_FIXES'].replace(',', ', ')}\n")
     out.write(f"  network   {plan.network or 'default'}\n")
     for line in overrides.describe():
         out.write(f"  override  {line}\n")
@@ -180,8 +181,19 @@ def format_facts(facts: dict[str, Any]) -> str:
         + (f"{len(metrics['keys'])} metrics" if metrics["present"] else "absent"),
         f"  LuaRocks  {rocks['version'] or 'none'} (from {rocks['from']}); "
         + (", ".join(f"{r['name']} {r['version']}" for r in rocks["rocks"]) or "no rocks"),
+        f"  fixes     {format_fixes(facts.get('fixes', []))}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def format_fixes(fixes: list[dict[str, Any]]) -> str:
+    """The fixes applied in an image, then the others by reason ("not applicable"); image.json has the details."""
+    applied = ", ".join(f["name"] for f in fixes if f["applied"]) or "none"
+    skipped: dict[str, list[str]] = {}
+    for f in fixes:
+        if not f["applied"]:
+            skipped.setdefault(str(f["why"]).split(":", 1)[0], []).append(f["name"])
+    return applied + "".join(f" ({why}: {', '.join(names)})" for why, names in skipped.items())
 
 
 def images(out: TextIO, as_json: bool = False) -> list[dict[str, Any]]:

@@ -32,6 +32,10 @@ from ljprof.image.plan import LABEL_MANAGED, BuildPlan
 LABEL_OWNER = "org.ljprof.owner"  # host:pid of the ljprof process that runs a container
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+# The classic builder wraps a step's stderr in colour codes and ends a step
+# with its own clean-up line; neither belongs in the log or in a failure's tail.
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_CLEANUP = re.compile(r"^Removing intermediate container [0-9a-f]+$")
 TAIL_LINES = 40
 
 
@@ -133,14 +137,14 @@ def build_image(
                     image_id = event["aux"]["ID"]
                 text = event.get("stream") or event.get("status") or ""
                 for raw in str(text).splitlines():
-                    line = raw.rstrip()
+                    line = _COLOUR.sub("", raw).rstrip()
                     log.write(line + "\n")
                     match = _STEP.match(line)
                     if match:
                         step = BuildStep(int(match[1]), int(match[2]), match[3])
                         tail.clear()
                         listener.step(step)
-                    elif line:
+                    elif line and not _CLEANUP.match(line):
                         tail.append(line)
                         listener.line(line)
         finally:

@@ -2,7 +2,8 @@
 # Step 2 of docker/luajit.Dockerfile: get LuaJIT's source, build and install it
 # under /usr, as the original Dockerfile does.
 # Inputs (build arguments): LUAJIT_FROM (git|local), LUAJIT_GIT, LUAJIT_REF,
-# LUAJIT_BUILD (auto|cmake|make), LUAJIT_CMAKE_OPTIONS, LUAJIT_COMMIT.
+# LUAJIT_BUILD (auto|cmake|make), LUAJIT_CMAKE_OPTIONS, LUAJIT_COMMIT,
+# LUAJIT_FIXES (for apply-fixes.sh).
 set -eu
 src=/usr/src/luajit
 
@@ -24,6 +25,11 @@ commit="$LUAJIT_COMMIT"
 if [ -z "$commit" ] && [ -e "$src/.git" ]; then
   commit=$(git -C "$src" rev-parse HEAD)
 fi
+
+# ljprof's fixes to the fork's profilers (docker/patches/), before the build;
+# `git describe` (the fork's version) does not see them.
+mkdir -p /usr/share/ljprof
+sh /usr/local/lib/ljprof/build/apply-fixes.sh "$src" /usr/share/ljprof/luajit-fixes
 
 build="$LUAJIT_BUILD"
 if [ "$build" = auto ]; then
@@ -55,7 +61,6 @@ case "$build" in
   *) echo "build-luajit.sh: LUAJIT_BUILD must be auto, cmake or make, not '$build'" >&2; exit 2 ;;
 esac
 
-mkdir -p /usr/share/ljprof
 printf '%s\n' "$commit" > /usr/share/ljprof/luajit-commit
 printf '%s\n' "$build" > /usr/share/ljprof/luajit-build
 luajit -v

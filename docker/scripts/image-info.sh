@@ -23,5 +23,6 @@ LJPROF_LUAJIT_COMMIT=$(cat /usr/share/ljprof/luajit-commit) \
 LJPROF_LUAJIT_BUILD=$(cat /usr/share/ljprof/luajit-build) \
 LJPROF_LUAROCKS_VERSION="$luarocks_version" \
 LJPROF_ROCKS_FILE="$rocks" \
+LJPROF_FIXES_FILE=/usr/share/ljprof/luajit-fixes \
   luajit "$here/imageinfo.lua"
 rm -f "$rocks"

@@ -37,6 +37,18 @@ LUAROCKS_URL_TEMPLATE = "https://luarocks.org/releases/luarocks-{version}.tar.gz
 DEFAULT_ROCKS = ("luasec", "copas", "lua-cjson")
 
 LUAJIT_BUILDS = ("auto", "cmake", "make")
+# ljprof's fixes to the profilers of Tarantool's fork, applied at build time
+# from docker/patches/<name>.patch (docker/scripts/apply-fixes.sh). A recipe's
+# `luajit.fixes` is `all` (the default), `none` (the fork as fetched: the
+# original Dockerfile's LuaJIT) or a list of these names. On upstream LuaJIT
+# (no memprof) they are recorded as not applicable.
+LUAJIT_FIXES = {
+    "memprof-symtab-redump": "memprof writes the C symbol table once per loaded library, "
+                             "not again on every allocation made from a C function",
+    "profiler-stream-buffer": "memprof and sysprof write through a 128 KiB buffer instead of 8 MiB "
+                              "taken from the Lua heap",
+}
+DEFAULT_LUAJIT_FIXES = tuple(LUAJIT_FIXES)  # `all`
 LUAROCKS_SOURCES = ("source", "debian", "none")
 
 # Rocks that Debian packages for the Lua 5.1 ABI (which LuaJIT loads), for
@@ -73,7 +85,7 @@ _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
 TOP_KEYS = ("images", "defaults", "profiles")
 RECIPE_KEYS = ("base", "apt", "luajit", "luarocks", "rocks")
-LUAJIT_KEYS = ("git", "ref", "path", "build", "cmake_options")
+LUAJIT_KEYS = ("git", "ref", "path", "build", "cmake_options", "fixes")
 LUAROCKS_KEYS = ("from", "version", "url")
 
 
@@ -190,7 +202,7 @@ def _recipe(w: Walker, node: Node, path: KeyPath, name: str, base_dir: Path) -> 
 
 
 def _luajit(w: Walker, entry: tuple[Node, Node] | None, path: KeyPath, base_dir: Path) -> LuajitSource | None:
-    default = LuajitSource(git=TARANTOOL_LUAJIT_GIT, ref=TARANTOOL_LUAJIT_REF)
+    default = LuajitSource(git=TARANTOOL_LUAJIT_GIT, ref=TARANTOOL_LUAJIT_REF, fixes=DEFAULT_LUAJIT_FIXES)
     if entry is None:
         return default
     entries = w.mapping(entry[1], path, LUAJIT_KEYS)
@@ -226,7 +238,37 @@ def _luajit(w: Walker, entry: tuple[Node, Node] | None, path: KeyPath, base_dir:
         if options and build == "make":
             w.error(entries["cmake_options"][0], path, "'cmake_options' are given, but 'build' is 'make'",
                     "use 'build: cmake' or 'auto', or drop the options")
-    return LuajitSource(git=git, ref=ref, path=source_path, build=build, cmake_options=options)
+    fixes = default.fixes
+    if "fixes" in entries:
+        fixes = _fixes(w, entries["fixes"][1], (*path, "fixes"))
+    return LuajitSource(git=git, ref=ref, path=source_path, build=build, cmake_options=options, fixes=fixes)
+
+
+def _fixes(w: Walker, node: Node, path: KeyPath) -> tuple[str, ...]:
+    """`all`, `none` or a list of fix names -> the names, in LUAJIT_FIXES' order."""
+    known = tuple(LUAJIT_FIXES)
+    hint = f"known fixes: {', '.join(known)}; or 'all' (the default) or 'none' (LuaJIT as fetched)"
+    if isinstance(node, ScalarNode) and node.tag.endswith(":str") and node.value in ("all", "none"):
+        return DEFAULT_LUAJIT_FIXES if node.value == "all" else ()
+    if not isinstance(node, SequenceNode):
+        if isinstance(node, ScalarNode) and node.value in LUAJIT_FIXES:
+            hint = f"one fix is a list too: write [{node.value}]"
+        elif isinstance(node, ScalarNode) and node.tag.endswith(":str"):
+            close = suggest(str(node.value), ("all", "none", *known), listing=False)
+            hint = f"{close + ' ' if close else ''}{hint}"
+        w.error(node, path, f"expected 'all', 'none' or a list of fix names, got {describe(node)}", hint)
+        return DEFAULT_LUAJIT_FIXES
+
+    def item(n: Node, p: KeyPath) -> str | None:
+        name = w.string(n, p, what="a fix name")
+        if name is not None and name not in LUAJIT_FIXES:
+            close = suggest(name, known, listing=False)
+            w.error(n, p, f"there is no fix '{name}'", f"{close + ' ' if close else ''}{hint}")
+            return None
+        return name
+
+    chosen = w.string_list(node, path, item) or ()
+    return tuple(name for name in known if name in chosen)
 
 
 def _cmake_option(w: Walker, node: Node, path: KeyPath) -> str | None:

@@ -18,6 +18,7 @@ class LuajitSource:
     path: Path | None = None
     build: str = "auto"  # auto | cmake | make
     cmake_options: tuple[str, ...] = ()
+    fixes: tuple[str, ...] = ()  # ljprof's fixes to apply (names of docker/patches/*.patch), in a fixed order
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,18 @@ if f then
   f:close()
 end
 
+-- ljprof's fixes to the fork, as docker/scripts/apply-fixes.sh recorded them:
+-- "name<TAB>true|false<TAB>why" per fix the recipe asked for.
+local fixes = array({})
+f = io.open(env("LJPROF_FIXES_FILE"))
+if f then
+  for line in f:lines() do
+    local name, applied, why = line:match("^([^\t]+)\t([^\t]+)\t(.*)$")
+    if name then fixes[#fixes + 1] = { name = name, applied = applied == "true", why = why } end
+  end
+  f:close()
+end
+
 local jit_on = jit.status()
 print(encode({
   recipe = env("LJPROF_RECIPE"),
@@ -95,6 +107,7 @@ print(encode({
     getmetrics = { present = #metrics_keys > 0, keys = metrics_keys },
     sampler = { present = (pcall(require, "ljprof_sampler")) },
   },
+  fixes = fixes,
   luarocks = {
     from = env("LUAROCKS_FROM"),
     version = env("LJPROF_LUAROCKS_VERSION"),

@@ -22,6 +22,7 @@ from ljprof.config.loader import (
     GIT_REF,
     GIT_URL,
     IMAGE_REF,
+    LUAJIT_FIXES,
     check_source_tree,
 )
 from ljprof.config.model import ImageRecipe, LuajitSource
@@ -31,6 +32,7 @@ IMAGE_REPOSITORY = "ljprof/luajit"
 LABEL_MANAGED = "org.ljprof.managed"
 LABEL_RECIPE = "org.ljprof.recipe"
 LABEL_HASH = "org.ljprof.hash"
+LABEL_FIXES = "org.ljprof.fixes"  # the fixes a recipe asked for; image.json says which applied
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = Path("docker/luajit.Dockerfile")
@@ -39,11 +41,14 @@ CONTEXT_FILES = (
     ("Dockerfile", DOCKERFILE),
     ("scripts/install-packages.sh", Path("docker/scripts/install-packages.sh")),
     ("scripts/build-luajit.sh", Path("docker/scripts/build-luajit.sh")),
+    ("scripts/apply-fixes.sh", Path("docker/scripts/apply-fixes.sh")),
     ("scripts/install-luarocks.sh", Path("docker/scripts/install-luarocks.sh")),
     ("scripts/install-ljprof.sh", Path("docker/scripts/install-ljprof.sh")),
     ("scripts/image-info.sh", Path("docker/scripts/image-info.sh")),
     ("harness/ljprof_sampler.c", Path("ljprof/harness/ljprof_sampler.c")),
     ("harness/imageinfo.lua", Path("ljprof/harness/imageinfo.lua")),
+    # every fix, whichever a recipe asks for: the COPY of patches/ is the same for all
+    *((f"patches/{name}.patch", Path(f"docker/patches/{name}.patch")) for name in LUAJIT_FIXES),
 )
 LOCAL_SOURCE_DIR = "luajit-src"  # where a local LuaJIT tree goes in the context
 NETWORK_MODES = ("default", "host", "none", "bridge")
@@ -192,11 +197,17 @@ def build_args_for(recipe: ImageRecipe, local_commit: str = "") -> dict[str, str
         "LUAJIT_BUILD": build,
         "LUAJIT_CMAKE_OPTIONS": " ".join(lj.cmake_options),
         "LUAJIT_COMMIT": local_commit,
+        "LUAJIT_FIXES": fixes_arg(lj.fixes),
         "LUAROCKS_VERSION": recipe.luarocks.version,
         "LUAROCKS_URL": recipe.luarocks.url if recipe.luarocks.source == "source" else "",
         "ROCKS": " ".join(recipe.rocks) if recipe.luarocks.source == "source" else "",
         "LJPROF_RECIPE": recipe.name,
     }
+
+
+def fixes_arg(fixes: tuple[str, ...]) -> str:
+    """The LUAJIT_FIXES build argument (and org.ljprof.fixes label): names joined by commas, or `none`."""
+    return ",".join(fixes) or "none"
 
 
 def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO_ROOT) -> BuildPlan:
@@ -232,7 +243,8 @@ def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO
         network=None if network == "default" else network,
         repo_root=repo_root,
         local_source=local,
-        labels={LABEL_MANAGED: "true", LABEL_RECIPE: recipe.name, LABEL_HASH: content_hash},
+        labels={LABEL_MANAGED: "true", LABEL_RECIPE: recipe.name, LABEL_HASH: content_hash,
+                LABEL_FIXES: args["LUAJIT_FIXES"]},
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from ljprof.config.loader import (
     DEFAULT_ROCKS,
+    LUAJIT_FIXES,
     TARANTOOL_LUAJIT_GIT,
     TARANTOOL_LUAJIT_REF,
     load_config,
@@ -33,6 +34,8 @@ def test_shipped_default_recipe_is_the_original_dockerfile() -> None:
     assert default.luarocks.version == "3.8.0"
     assert default.luarocks.url == "https://luarocks.org/releases/luarocks-3.8.0.tar.gz"
     assert default.rocks == ("luasec", "copas", "lua-cjson")
+    # ours, not the original's: every fix to the fork's profilers, unless a recipe says `fixes: none`
+    assert default.luajit.fixes == ("memprof-symtab-redump", "profiler-stream-buffer")
 
 
 def test_empty_recipe_takes_every_default() -> None:
@@ -42,6 +45,32 @@ def test_empty_recipe_takes_every_default() -> None:
         assert (recipe.luajit.git, recipe.luajit.ref) == (TARANTOOL_LUAJIT_GIT, TARANTOOL_LUAJIT_REF)
         assert recipe.rocks == DEFAULT_ROCKS
     assert list(config.images) == ["a", "b"]
+
+
+@pytest.mark.parametrize(("value", "fixes"), [
+    ("all", ("memprof-symtab-redump", "profiler-stream-buffer")),
+    ("none", ()),
+    ("[]", ()),
+    ("[profiler-stream-buffer]", ("profiler-stream-buffer",)),
+    ("[profiler-stream-buffer, memprof-symtab-redump]", ("memprof-symtab-redump", "profiler-stream-buffer")),
+])
+def test_fixes_all_none_or_a_list(value: str, fixes: tuple[str, ...]) -> None:
+    config = parse_config(f"images:\n  x:\n    luajit:\n      fixes: {value}\n", "p.yml", REPO)
+    assert config.images["x"].luajit.fixes == fixes
+    assert set(LUAJIT_FIXES) == {"memprof-symtab-redump", "profiler-stream-buffer"}
+
+
+def test_an_unknown_fix_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("images:\n  x:\n    luajit: {fixes: [memprof, sysprof-leaf]}\n", "p.yml", REPO)
+    assert str(info.value).splitlines() == [
+        "p.yml:3:22: images.x.luajit.fixes[0]: there is no fix 'memprof'",
+        "  hint: known fixes: memprof-symtab-redump, profiler-stream-buffer; or 'all' (the default) "
+        "or 'none' (LuaJIT as fetched)",
+        "p.yml:3:31: images.x.luajit.fixes[1]: there is no fix 'sysprof-leaf'",
+        "  hint: known fixes: memprof-symtab-redump, profiler-stream-buffer; or 'all' (the default) "
+        "or 'none' (LuaJIT as fetched)",
+    ]
 
 
 def test_merge_keys_share_settings_and_own_keys_win() -> None:

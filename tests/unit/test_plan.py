@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ljprof.config.loader import load_config, parse_config
+from ljprof.config.loader import LUAJIT_FIXES, load_config, parse_config
 from ljprof.config.model import ImageRecipe
 from ljprof.errors import ConfigError
 from ljprof.image.context import PLACEHOLDER, write_context_dir, write_context_tar
@@ -48,6 +48,7 @@ def test_default_recipe_build_arguments_reproduce_the_original_dockerfile() -> N
         "LUAJIT_BUILD": "auto",
         "LUAJIT_CMAKE_OPTIONS": "",
         "LUAJIT_COMMIT": "",
+        "LUAJIT_FIXES": "memprof-symtab-redump,profiler-stream-buffer",  # ours, on by default
         "LUAROCKS_VERSION": "3.8.0",
         "LUAROCKS_URL": "https://luarocks.org/releases/luarocks-3.8.0.tar.gz",
         "ROCKS": "luasec copas lua-cjson",
@@ -57,7 +58,8 @@ def test_default_recipe_build_arguments_reproduce_the_original_dockerfile() -> N
     assert plan.tag == f"ljprof/luajit:default-{content_hash[:12]}"
     assert plan.network is None
     assert plan.labels == {"org.ljprof.managed": "true", "org.ljprof.recipe": "default",
-                           "org.ljprof.hash": content_hash}
+                           "org.ljprof.hash": content_hash,
+                           "org.ljprof.fixes": "memprof-symtab-redump,profiler-stream-buffer"}
 
 
 def test_offline_recipe_takes_luarocks_and_rocks_from_debian() -> None:
@@ -72,7 +74,7 @@ def test_the_dockerfile_defaults_are_the_default_recipe() -> None:
     dockerfile = (REPO / "docker" / "luajit.Dockerfile").read_text()
     args = plan_build(DEFAULT, Overrides()).build_args
     for name in ("BASE_IMAGE", "APT_PACKAGES", "LUAROCKS_FROM", "LUAJIT_FROM", "LUAJIT_GIT", "LUAJIT_BUILD",
-                 "LUAROCKS_VERSION", "LUAROCKS_URL", "ROCKS", "LJPROF_RECIPE"):
+                 "LUAJIT_FIXES", "LUAROCKS_VERSION", "LUAROCKS_URL", "ROCKS", "LJPROF_RECIPE"):
         value = args[name]
         assert f'ARG {name}="{value}"' in dockerfile or f"ARG {name}={value}\n" in dockerfile, name
 
@@ -91,6 +93,64 @@ def test_same_inputs_give_the_same_tag_and_any_change_a_new_one() -> None:
     host = collect_overrides({"LJPROF_BUILD_NETWORK": "host"}, no_options())
     assert plan_build(DEFAULT, host).tag == first.tag
     assert plan_build(DEFAULT, host).network == "host"
+
+
+def recipe_with_fixes(fixes: str) -> ImageRecipe:
+    return parse_config(f"images:\n  default:\n    luajit: {{fixes: {fixes}}}\n", "p.yml", REPO).images["default"]
+
+
+def test_fixes_are_a_build_argument_a_label_and_part_of_the_tag() -> None:
+    plans = {fixes: plan_build(recipe_with_fixes(fixes), Overrides())
+             for fixes in ("all", "none", "[memprof-symtab-redump]", "[profiler-stream-buffer]")}
+    assert plans["all"].tag == plan_build(DEFAULT, Overrides()).tag  # `all` is the default
+    assert {fixes: p.build_args["LUAJIT_FIXES"] for fixes, p in plans.items()} == {
+        "all": "memprof-symtab-redump,profiler-stream-buffer",
+        "none": "none",
+        "[memprof-symtab-redump]": "memprof-symtab-redump",
+        "[profiler-stream-buffer]": "profiler-stream-buffer",
+    }
+    assert {p.labels["org.ljprof.fixes"] for p in plans.values()} == {
+        p.build_args["LUAJIT_FIXES"] for p in plans.values()}
+    assert len({p.tag for p in plans.values()}) == 4
+    # the order a recipe lists them in does not matter
+    swapped = recipe_with_fixes("[profiler-stream-buffer, memprof-symtab-redump]")
+    assert plan_build(swapped, Overrides()).tag == plans["all"].tag
+
+
+def test_none_builds_the_fork_as_the_original_dockerfile_did() -> None:
+    """`fixes: none` changes nothing but the build argument that tells apply-fixes.sh to do nothing."""
+    args = plan_build(recipe_with_fixes("none"), Overrides()).build_args
+    default_args = plan_build(DEFAULT, Overrides()).build_args
+    changed = {k for k in args if args[k] != default_args[k]}
+    assert changed == {"LUAJIT_FIXES", "LJPROF_IMAGE_HASH"}
+    script = (REPO / "docker" / "scripts" / "apply-fixes.sh").read_text()
+    assert 'if [ "$fixes" = none ]; then' in script
+
+
+def test_every_fix_has_its_patch_in_the_build_context() -> None:
+    patches = sorted(p.stem for p in (REPO / "docker" / "patches").glob("*.patch"))
+    assert patches == sorted(LUAJIT_FIXES)
+    context = dict(CONTEXT_FILES)
+    for name in LUAJIT_FIXES:
+        rel = context[f"patches/{name}.patch"]
+        text = (REPO / rel).read_text()
+        assert text.startswith(f"Fix: {name}\nSummary: "), name
+        assert "\nApplies-to: " in text and "\nWritten-for: " in text and "\n+++ b/src/" in text, name
+
+
+def test_a_change_to_a_patch_changes_the_tag(tmp_path: Path) -> None:
+    for _, rel in CONTEXT_FILES:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / rel, tmp_path / rel)
+    none = recipe_with_fixes("none")
+    before = (plan_build(DEFAULT, Overrides(), repo_root=tmp_path).tag,
+              plan_build(none, Overrides(), repo_root=tmp_path).tag)
+    patch = tmp_path / "docker" / "patches" / "profiler-stream-buffer.patch"
+    patch.write_text(patch.read_text().replace("(128 * 1024)", "(64 * 1024)"))
+    after = (plan_build(DEFAULT, Overrides(), repo_root=tmp_path).tag,
+             plan_build(none, Overrides(), repo_root=tmp_path).tag)
+    # every image's context holds every patch, so `none` images are rebuilt too (cheap, and simpler)
+    assert after[0] != before[0] and after[1] != before[1]
 
 
 def test_a_change_to_a_context_file_changes_the_tag(tmp_path: Path) -> None:
