@@ -424,7 +424,7 @@ def _exit_codes(w: Walker, node: Node, path: KeyPath) -> tuple[int, ...] | None:
     for i, item in enumerate(items):
         text = item.value if isinstance(item, ScalarNode) else None
         if _scalar_kind(item) != "int" or not str(text).isdigit() or int(str(text)) > 255:
-            w.error(item, (*path, str(i)), f"expected an exit code from 0 to 255, got {describe(item)}")
+            w.error(item, (*path, i), f"expected an exit code from 0 to 255, got {describe(item)}")
             return None
         codes.append(int(str(text)))
     return tuple(sorted(set(codes)))
