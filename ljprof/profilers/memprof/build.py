@@ -56,8 +56,8 @@ class _Namer:
         alias = self.aliases.get(chunk_id)
         return self.chunks[chunk_id], alias
 
-    def _location(self, loc: tuple[int, int, int, int, int, int]) -> Location:
-        site, rkind, a, b, c, d = loc
+    def _location(self, loc: tuple[int, ...]) -> Location:
+        site, rkind, a, b, c, d = loc[:6]
         addr, line, traceno = self.raw.sites[site]
         if rkind == fmt.RK_TRACE:
             return Location("trace", f"TRACE [{traceno}]", trace=traceno)
