@@ -88,7 +88,9 @@ def warnings(profile: MemprofProfile) -> list[str]:
 
 
 def untracked_note(profile: MemprofProfile) -> str:
-    """Frees and reallocs of chunks the stream never showed being allocated (before the profile started)."""
+    """Frees and reallocs of chunks the stream never showed being allocated (before the profile started).
+
+    Notes (this and `Hidden.note`) end without a full stop: each report ends them its own way."""
     c = profile.counts
     parts = []
     if c.unknown_frees:
@@ -98,4 +100,4 @@ def untracked_note(profile: MemprofProfile) -> str:
     if not parts:
         return ""
     return (f"{' and '.join(parts)} released chunks allocated before the profile started: they count in "
-            "the parser's sections, not in what is live here.")
+            "the parser's sections, not in what is live here")
