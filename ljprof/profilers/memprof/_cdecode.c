@@ -1944,7 +1944,7 @@ done:
 
 static PyMethodDef Decoder_methods[] = {
     {"feed", (PyCFunction)Decoder_feed, METH_VARARGS,
-     "feed(data, base) -> (consumed, status, need): decode every complete record in data."},
+     "feed(data, base, final=False) -> (consumed, status, need): decode every complete record in data."},
     {"phase", (PyCFunction)Decoder_phase, METH_NOARGS, "Where in the stream the decoder is."},
     {"error", (PyCFunction)Decoder_error, METH_NOARGS,
      "(code, record offset, error offset, value) of the error that stopped decoding, or None."},

@@ -4,8 +4,11 @@ The decoders (`_cdecode.c`, `_pydecode.py`) hold the whole state and take the
 stream piece by piece: `feed` decodes every complete record of a buffer and
 says how many bytes it used; the rest (an unfinished record) is kept and fed
 again with the next piece. So memory does not grow with the file, only with
-what the profile holds (sites, symbols, live chunks), and a file cut anywhere
-gives every record before the cut.
+what the profile holds (sites, symbols, live chunks, and the runs of C symbols
+kept by content), and a file cut anywhere gives every record before the cut.
+One exception to "every complete record": where a run of C symbols may repeat
+a run seen before, a decoder waits for all of its bytes (STATUS_WAIT) to
+compare it whole, unless told that no more data will come (`final`).
 
 Strict about the header, lenient about the tail: a wrong magic or version
 raises `MemprofFormatError`; running out of data, or corrupt data, after the
