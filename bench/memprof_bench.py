@@ -1,6 +1,7 @@
 """ljprof's memprof parser against Tarantool's (`luajit -tm`), on the same large files, in one run.
 
     python bench/memprof_bench.py [--workdir DIR] [--image IMAGE] [--size-mb 100] [--repeat 3]
+                                  [--file FILE ...] [--no-workload]
 
 Makes (once; --regenerate to redo) with the real fork in Docker, network off:
   events.bin      ~100 MB: several Lua/trace allocation sites, reallocs, frees
@@ -8,9 +9,13 @@ Makes (once; --regenerate to redo) with the real fork in Docker, network off:
   cevents.bin     ~100 MB with C-function events too (lua-cjson), each after the fork's
                   re-dump of the whole C symbol table
 and copies the peer (luajit and its tools/ Lua modules) out of the image to run it here.
-Then runs both parsers on each file, each run in its own child process, and prints wall time
-and peak RSS (getrusage(RUSAGE_CHILDREN) in a small launcher that runs only that child). Both write their
-full text report (to a file under the workdir); the reports are compared line by line.
+--file adds memprof files recorded elsewhere (e.g. 1,000 lua-cjson calls on the pristine fork,
+745 MB, nearly all of it the fork's C symbol table written again and again); --no-workload
+measures only those.
+Then runs both parsers on each file, each run in its own child process, and prints wall time,
+throughput (MB/s of file) and peak RSS (getrusage(RUSAGE_CHILDREN) in a small launcher that runs
+only that child). Both write their full text report (to a file under the workdir); the reports
+are compared line by line.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WORKLOAD = Path(__file__).resolve().parent / "memprof_workload.lua"
 PEER_SHARE = "/usr/share/luajit-2.1.0-beta3"
-OURS = ("import sys; from ljprof.profilers.memprof.command import report_file; "
-        "sys.exit(report_file(sys.argv[1], sys.stdout))")
+OURS = ("import sys; from ljprof.commands import memprof_file; "
+        "sys.exit(memprof_file(sys.argv[1], sys.stdout))")
 
 
 @dataclass
@@ -134,7 +139,10 @@ def main() -> int:
     parser.add_argument("--regenerate", action="store_true", help="record the profiles again")
     parser.add_argument("--no-c-events", action="store_true", help="skip the file with C-function events")
     parser.add_argument("--python-decoder", action="store_true",
-                        help="also time ljprof's pure-Python fallback decoder on events.bin")
+                        help="also time ljprof's pure-Python fallback decoder (once per file) on events.bin and --file")
+    parser.add_argument("--file", type=Path, action="append", default=[],
+                        help="also measure this memprof file (repeatable)")
+    parser.add_argument("--no-workload", action="store_true", help="measure only the --file files")
     args = parser.parse_args()
 
     workdir: Path = args.workdir.resolve()
@@ -143,14 +151,17 @@ def main() -> int:
     size = args.size_mb * 1_000_000
     image = None
 
-    files = [("events.bin", 0)] + ([] if args.no_c_events else [("cevents.bin", 5000)])
+    files = [] if args.no_workload else [("events.bin", 0)] + ([] if args.no_c_events else [("cevents.bin", 5000)])
     for name, c_every in files:
         if args.regenerate or not (workdir / name).exists():
             image = image or find_image(args.image)
             record(image, workdir, name, size, c_every)
     cut = workdir / "events-cut.bin"
-    if args.regenerate or not cut.exists():
+    if files and (args.regenerate or not cut.exists()):
         cut_copy(workdir / "events.bin", cut)
+    for extra in args.file:
+        if not extra.is_file():
+            sys.exit(f"{extra}: no such file")
     image = image or find_image(args.image)
     peer = fetch_peer(image, workdir)
 
@@ -160,24 +171,26 @@ def main() -> int:
     print(f"decoders available: {', '.join(available_decoders())}; peer: {image} (luajit -tm), run here")
     peer_env = {**os.environ, "LUA_PATH": f"{peer / 'share'}/?.lua;;"}
     ours_env = {**os.environ, "PYTHONPATH": str(REPO)}
-    names = [name for name, _ in files[:1]] + [cut.name] + [name for name, _ in files[1:]]
+    names = [name for name, _ in files[:1]] + ([cut.name] if files else []) + [name for name, _ in files[1:]]
+    paths = [workdir / name for name in names] + [extra.resolve() for extra in args.file]
     rows = []
-    for name in names:
-        path = workdir / name
+    for path in paths:
+        name = path.name
         profile = parse_file(path)  # for the event counts only; not timed
         theirs = measure([str(peer / "luajit"), "-tm", str(path)], workdir / "out" / f"peer-{name}.txt", peer_env,
                          args.repeat)
         ours = measure([sys.executable, "-c", OURS, str(path)], workdir / "out" / f"ours-{name}.txt", ours_env,
                        args.repeat)
         rows.append((name, path.stat().st_size, profile, theirs, ours, "c"))
-        if args.python_decoder and name == "events.bin":
+        if args.python_decoder and (name == "events.bin" or path in paths[len(names):]):
             slow = measure([sys.executable, "-c", OURS, str(path)], workdir / "out" / f"ours-py-{name}.txt",
                            {**ours_env, "LJPROF_MEMPROF_DECODER": "python"}, 1)
             rows.append((name, path.stat().st_size, profile, theirs, slow, "python"))
 
     print()
-    head = f"{'file':<16}{'size':>10}{'events':>12}  {'peer: wall':>11}{'peak RSS':>11}  " \
-           f"{'ljprof: wall':>13}{'peak RSS':>11}  {'speed-up':>9}{'memory':>8}"
+    width = max([16, *(len(row[0]) + 6 for row in rows)])
+    head = f"{'file':<{width}}{'size':>10}{'events':>12}  {'peer: wall':>11}{'MB/s':>8}{'peak RSS':>11}  " \
+           f"{'ljprof: wall':>13}{'MB/s':>8}{'peak RSS':>11}  {'speed-up':>9}{'memory':>8}"
     print(head)
     print("-" * len(head))
     report = []
@@ -185,14 +198,16 @@ def main() -> int:
         label = name if decoder == "c" else f"{name} (py)"
         peer_ok = theirs.exit_code == 0
         peer_wall = f"{theirs.wall:.2f} s" if peer_ok else f"{theirs.wall:.2f} s*"
-        print(f"{label:<16}{mb(nbytes):>10}{profile.counts.events / 1e6:>10.2f} M  {peer_wall:>11}"
-              f"{mb(theirs.rss):>11}  {ours.wall:>11.2f} s{mb(ours.rss):>11}  "
+        print(f"{label:<{width}}{mb(nbytes):>10}{profile.counts.events / 1e6:>10.2f} M  {peer_wall:>11}"
+              f"{nbytes / 1e6 / theirs.wall:>8.0f}{mb(theirs.rss):>11}  {ours.wall:>11.2f} s"
+              f"{nbytes / 1e6 / ours.wall:>8.0f}{mb(ours.rss):>11}  "
               f"{theirs.wall / ours.wall:>8.1f}x{ours.rss / theirs.rss:>7.2f}x")
         report.append({"file": name, "decoder": decoder, "bytes": nbytes, "events": profile.counts.events,
+                       "symbol_bytes": profile.symbols.bytes,
                        "peer": {"wall": theirs.wall, "rss": theirs.rss, "exit": theirs.exit_code},
                        "ljprof": {"wall": ours.wall, "rss": ours.rss, "exit": ours.exit_code}})
     print()
-    print("speed-up = peer wall / ljprof wall; memory = ljprof peak RSS / peer peak RSS "
+    print("MB/s = file size / wall; speed-up = peer wall / ljprof wall; memory = ljprof peak RSS / peer peak RSS "
           f"(best wall and highest RSS of {args.repeat} runs each)")
     for name, _nbytes, profile, theirs, ours, decoder in rows:
         if decoder != "c":

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from ljprof import commands
+from ljprof.profilers import PROFILERS
+from ljprof.reporting.model import RunDir
 
 from .conftest import GitSource
 
@@ -48,5 +50,9 @@ def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base
     lua_sites = [line for line in out.getvalue().splitlines() if " B held  @" in line or "started at @" in line]
     assert f"@bot.lua:{leak_line}" in lua_sites[0], out.getvalue()
     html = (result.run_dir / "memprof.html").read_text()
-    first_suspect = html.split('<tr class="suspect">', 2)[1]
-    assert f"bot.lua:{leak_line}: for i = 1, #replies do delivered" in first_suspect
+    first_live_row = html.split("<h2>Live at the end</h2>", 1)[1].split("<tbody>", 2)[1]
+    assert f"bot.lua:{leak_line}: for i = 1, #replies do delivered" in first_live_row
+    section = PROFILERS["memprof"].report(RunDir.load(result.run_dir))
+    assert section.state == "complete"
+    assert section.summary_top["memprof"]["top_sites"][0]["location"] == f"@bot.lua:{leak_line}"
+    assert section.headline.startswith(f"memprof: @bot.lua:{leak_line} holds "), section.headline

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ljprof.profilers.memprof import available_decoders
 from ljprof.profilers.memprof.decoder import decode_stream
-from tests.unit.test_memprof_parse import outcome, reference_outcome
+from tests.unit.test_memprof_parse import outcome, owners_outcome, reference_outcome, reference_owners
 from tests.unit.test_memprof_reference import Reader, fixture_bytes
 
 DECODERS = list(available_decoders())
@@ -37,10 +37,13 @@ def watchdog() -> Iterator[None]:
 
 def check(data: bytes, chunk_size: int | None = None) -> None:
     expected = reference_outcome(data)
+    owners = reference_owners(data)
     for decoder in DECODERS:
         assert outcome(data, decoder) == expected, decoder
+        assert owners_outcome(data, decoder) == owners, decoder
         if chunk_size is not None:
             assert outcome(data, decoder, chunk_size) == expected, (decoder, chunk_size)
+            assert owners_outcome(data, decoder, chunk_size) == owners, (decoder, chunk_size)
     if "c" in DECODERS and expected != "rejected":
         c = decode_stream(io.BytesIO(data), "x", decoder="c")
         py = decode_stream(io.BytesIO(data), "x", decoder="python")
@@ -139,6 +142,31 @@ def streams(draw: st.DrawFn) -> bytes:
     return out
 
 
+@st.composite
+def repeated_runs(draw: st.DrawFn) -> bytes:
+    """Streams where a few runs of C symbols come back, as the fork's re-dumps do.
+
+    The runs may share addresses (one run then changes what another set) and
+    give an address several names (a library's imports all sit at its base):
+    a run seen before may be skipped only when it would change nothing.
+    """
+    entries = st.tuples(st.sampled_from(CSYMS[:4]), st.sampled_from(NAMES))
+    runs = draw(st.lists(st.lists(entries, min_size=1, max_size=4), min_size=1, max_size=3))
+    out = b"ljs\x03\x00\x00\x00\x80ljm\x03\x00\x00\x00"
+    for _ in range(draw(st.integers(1, 14))):
+        which = draw(st.integers(0, len(runs)))
+        if which < len(runs):
+            out += b"".join(encode_symbol(("c", addr, name), 0x0C) for addr, name in runs[which])
+        else:
+            out += encode_event(draw(events))
+        if draw(st.booleans()):
+            out += encode_event(("alloc", ("c", draw(st.sampled_from(CSYMS[:4]) | st.just(0x5050))),
+                                 draw(st.sampled_from(ADDRS)), draw(st.integers(0, 300))))
+    if draw(st.booleans()):
+        out += b"\x80"
+    return out
+
+
 def compact(data: bytes, keep_c: int = 16) -> bytes:
     """A fixture with most of its C symbols left out of the symbol table, to fuzz faster."""
     r = Reader(data)
@@ -198,6 +226,18 @@ def mutations(draw: st.DrawFn, base: bytes, start: int = 0) -> bytes:
         elif pos < len(data):
             del data[pos:pos + draw(st.integers(1, 12))]
     return bytes(data)
+
+
+@FUZZ
+@given(data=repeated_runs(), chunk_size=chunk_sizes)
+def test_repeated_runs_of_c_symbols(data: bytes, chunk_size: int) -> None:
+    check(data, chunk_size)
+
+
+@FUZZ
+@given(data=repeated_runs(), cut=st.integers(0, 10_000))
+def test_repeated_runs_of_c_symbols_cut_anywhere(data: bytes, cut: int) -> None:
+    check(data[: cut % (len(data) + 1)], chunk_size=5)
 
 
 @FUZZ

@@ -11,12 +11,14 @@ import pytest
 
 from ljprof.errors import ConfigError
 from ljprof.profilers.memprof import MemprofFormatError, MemprofProfile, available_decoders, parse_file, parse_stream
+from ljprof.profilers.memprof import format as fmt
 from ljprof.profilers.memprof.decoder import RawResult, decode_stream
 from tests.unit.test_memprof_reference import (
     COMPLETE,
     CUT,
     HeaderError,
     canonical,
+    canonical_owners,
     fixture_bytes,
     reference_decode,
 )
@@ -68,6 +70,53 @@ def outcome(data: bytes, decoder: str, chunk_size: int | None = None) -> object:
     except MemprofFormatError:
         return "rejected"
     return model_canonical(profile)
+
+
+def raw_owners(raw: RawResult) -> dict[str, object]:
+    """A decoder's owners of live memory, keyed as the reference keys them (see owners_of)."""
+
+    def key(loc: int, level: int) -> tuple[object, ...]:
+        site, rkind, a, b, c, d = raw.locs[loc][:6]
+        k = fmt.owner_keys((rkind, a, b, c, d), raw.sites[site])[level]
+        kind = k[0]
+        if kind == fmt.OWNER_INTERNAL:
+            return ("internal",)
+        if kind == fmt.OWNER_LUA:
+            return ("line", raw.chunks[k[1]], k[2])
+        if kind == fmt.OWNER_C:
+            return ("c", k[1])
+        if kind == fmt.OWNER_TRACE:
+            return ("trace", k[1])
+        if kind == fmt.OWNER_TRACE_LUA:
+            return ("trace", k[1], raw.chunks[k[2]], k[3])
+        return ("trace at", k[1], k[2], k[3])
+
+    c = raw.counts
+    return {
+        # An owner of nothing (a site that only freed) is not one.
+        "comps": {key(o[0], 0): o[1:] for o in raw.comps if o[1]},
+        "groups": {key(o[0], 1): o[1:] for o in raw.groups if o[1]},
+        "counts": {"unknown_frees": c[fmt.COUNT_UNKNOWN_FREES], "unknown_reallocs": c[fmt.COUNT_UNKNOWN_REALLOCS],
+                   "replaced": c[fmt.COUNT_REPLACED], "symbol_bytes": c[fmt.COUNT_SYMBOL_BYTES],
+                   "c_runs": c[fmt.COUNT_C_RUNS]},
+    }
+
+
+def owners_outcome(data: bytes, decoder: str, chunk_size: int | None = None) -> object:
+    """The owners of live memory a decoder finds in `data` ("rejected" as `outcome`)."""
+    try:
+        raw, _end = decode_stream(io.BytesIO(data), "test.bin", decoder=decoder,
+                                  **({} if chunk_size is None else {"chunk_size": chunk_size}))
+    except MemprofFormatError:
+        return "rejected"
+    return raw_owners(raw)
+
+
+def reference_owners(data: bytes) -> object:
+    try:
+        return canonical_owners(reference_decode(data))
+    except HeaderError:
+        return "rejected"
 
 
 def reference_outcome(data: bytes) -> object:

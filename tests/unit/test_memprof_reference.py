@@ -8,6 +8,11 @@ the heap summary keyed by that text. Where a stream is cut or corrupt it
 follows ljprof's rules (ljprof/profilers/memprof/format.py), so that fuzzed
 inputs can be compared with ljprof's decoders.
 
+Besides the parser's tables it follows every chunk by address, as ljprof
+does, and sums per owner (a Lua line, a trace, a C function, INTERNAL; and
+the rows a report shows, a line with the traces that start at it) what is
+live, and the most that was live at once; see `owners_of`.
+
 The tests in this file check the reference itself against the peer: its text
 report, after ordering ties alike (see `canonical_report`), equals the output
 of `luajit -tm` recorded in tests/fixtures/memprof/ on every complete fixture.
@@ -144,6 +149,10 @@ class Event:
     primary: dict[tuple[int, int, int], Primary] = field(default_factory=dict)
 
 
+OwnerKey = tuple[object, ...]
+Owners = tuple[OwnerKey, OwnerKey]
+
+
 @dataclass
 class Reference:
     """What the reference decoder found: the parser's tables, and how the stream ended."""
@@ -152,7 +161,12 @@ class Reference:
     events: dict[str, dict[tuple[int, int, int], Event]] = field(
         default_factory=lambda: {"alloc": {}, "realloc": {}, "free": {}})
     heap: dict[int, tuple[int, tuple[int, int, int], str]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=lambda: {"alloc": 0, "realloc": 0, "free": 0})
+    owner_of: dict[int, Owners] = field(default_factory=dict)  # live chunk -> its (comp, group)
+    # (comp or group key) -> [allocs, frees, live chunks, live bytes, peak live bytes]
+    owners: tuple[dict[OwnerKey, list[int]], dict[OwnerKey, list[int]]] = field(default_factory=lambda: ({}, {}))
+    counts: dict[str, int] = field(default_factory=lambda: {
+        "alloc": 0, "realloc": 0, "free": 0, "unknown_frees": 0, "unknown_reallocs": 0, "replaced": 0,
+        "symbol_bytes": 0, "c_runs": 0})
     ending: str = ""  # "complete", "cut" or "corrupt"
     offset: int = 0  # after the end marker, or where the cut or bad record starts
     trailing: int = 0
@@ -166,12 +180,14 @@ def reference_decode(data: bytes) -> Reference:
         expect_prologue(r, b"ljs")
     except (OutOfData, Corrupt) as exc:
         raise HeaderError(str(exc)) from exc
+    ref.counts["symbol_bytes"] = r.pos
     record = r.pos
     try:
         while True:  # the symbol table
             record = r.pos
             header = r.byte()
             if header & 0x80:
+                ref.counts["symbol_bytes"] += 1
                 break
             kind = header & 3
             if kind == 0:
@@ -187,11 +203,20 @@ def reference_decode(data: bytes) -> Reference:
                 ref.symbols.trace[traceno] = (addr, line)
             else:
                 raise Corrupt("symbol type 3")
+            ref.counts["symbol_bytes"] += r.pos - record
         record = r.pos
         expect_prologue(r, b"ljm")
+        previous = -1  # the header of the record before
         while True:  # the events
             record = r.pos
-            if not read_event(r, ref):
+            header = data[record] if record < len(data) else -1
+            more = read_event(r, ref)
+            if header in (0x08, 0x0C, 0x10):  # a symbol record
+                ref.counts["symbol_bytes"] += r.pos - record
+                if header == 0x0C and previous != 0x0C:
+                    ref.counts["c_runs"] += 1
+            previous = header
+            if not more:
                 ref.ending, ref.offset = "complete", r.pos
                 ref.trailing = len(data) - r.pos
                 return ref
@@ -246,7 +271,7 @@ def read_event(r: Reader, ref: Reference) -> bool:
         e = ref.events["alloc"].setdefault(site, Event(loc))
         e.num += 1
         e.alloc += nsize
-        ref.heap[naddr] = (nsize, site, loc)
+        place(ref, naddr, nsize, site, loc)
         ref.counts["alloc"] += 1
     elif aevent == 3:
         oaddr, osize, naddr, nsize = r.uleb(), r.uleb(), r.uleb(), r.uleb()
@@ -256,8 +281,9 @@ def read_event(r: Reader, ref: Reference) -> bool:
         e.free += osize
         e.alloc += nsize
         link_to_previous(ref.heap.get(oaddr), e, nsize)
-        ref.heap.pop(oaddr, None)
-        ref.heap[naddr] = (nsize, site, loc)
+        if not release(ref, oaddr):
+            ref.counts["unknown_reallocs"] += 1
+        place(ref, naddr, nsize, site, loc)
         ref.counts["realloc"] += 1
     else:
         oaddr, osize = r.uleb(), r.uleb()
@@ -266,8 +292,61 @@ def read_event(r: Reader, ref: Reference) -> bool:
         e.num += 1
         e.free += osize
         link_to_previous(ref.heap.get(oaddr), e, 0)
-        ref.heap.pop(oaddr, None)
+        if not release(ref, oaddr):
+            ref.counts["unknown_frees"] += 1
         ref.counts["free"] += 1
+    return True
+
+
+def owners_of(symbols: Symbols, addr: int, line: int, traceno: int) -> Owners:
+    """Who owns a chunk allocated at a site: (its part, its row), keyed by what they mean.
+
+    A part is a Lua line run by the interpreter, one trace, one C function (by
+    its own address) or INTERNAL; a row is a Lua line together with the traces
+    that start at it, else the part itself.
+    """
+    if traceno:
+        if traceno not in symbols.trace:
+            key: OwnerKey = ("trace", traceno)
+            return key, key
+        start, start_line = symbols.trace[traceno]
+        if start != 0 and start in symbols.lfunc:
+            chunk = symbols.lfunc[start]
+            return ("trace", traceno, chunk, start_line), ("line", chunk, start_line)
+        key = ("trace at", traceno, start, start_line)
+        return key, key
+    if addr == 0:
+        return ("internal",), ("internal",)
+    if addr in symbols.lfunc:
+        key = ("line", symbols.lfunc[addr], line)
+        return key, key
+    return ("c", addr), ("c", addr)
+
+
+def place(ref: Reference, addr: int, size: int, site: tuple[int, int, int], loc: str) -> None:
+    if release(ref, addr):  # a chunk whose free never came
+        ref.counts["replaced"] += 1
+    ref.heap[addr] = (size, site, loc)
+    owners = owners_of(ref.symbols, *site)
+    ref.owner_of[addr] = owners
+    for table, key in zip(ref.owners, owners, strict=True):
+        o = table.setdefault(key, [0, 0, 0, 0, 0])
+        o[0] += 1
+        o[2] += 1
+        o[3] += size
+        o[4] = max(o[4], o[3])
+
+
+def release(ref: Reference, addr: int) -> bool:
+    """Take the chunk at `addr` off its owners; False when no chunk lives there."""
+    chunk = ref.heap.pop(addr, None)
+    if chunk is None:
+        return False
+    for table, key in zip(ref.owners, ref.owner_of.pop(addr), strict=True):
+        o = table[key]
+        o[1] += 1
+        o[2] -= 1
+        o[3] -= chunk[0]
     return True
 
 
@@ -324,6 +403,16 @@ def canonical(ref: Reference) -> dict[str, object]:
         "aliases": [(name, text(chunk)) for chunk, name in ref.symbols.alias.items()],
         "counts": (ref.counts["alloc"], ref.counts["realloc"], ref.counts["free"]),
         "ending": (ref.ending, ref.offset, ref.trailing),
+    }
+
+
+def canonical_owners(ref: Reference) -> dict[str, object]:
+    """What is live per owner, and the tracking's counters, as `raw_owners` gives them for a decoder."""
+    return {
+        "comps": {key: tuple(o) for key, o in ref.owners[0].items()},
+        "groups": {key: tuple(o) for key, o in ref.owners[1].items()},
+        "counts": {k: ref.counts[k] for k in ("unknown_frees", "unknown_reallocs", "replaced", "symbol_bytes",
+                                              "c_runs")},
     }
 
 

@@ -4,7 +4,9 @@
  * this does), about 70x faster. See format.py for the stream's grammar.
  *
  * State lives in plain C tables: sites (addr, line, trace), the live heap
- * (addr -> size, location), per-site counters and the "overrides" links.
+ * (addr -> size, location), per-site counters and the "overrides" links, the
+ * owners of live memory (comps and groups: live now and at most, see
+ * format.py), and the runs of C symbol records kept by content (see `Run`).
  * Python objects are made only in result(). Sums of sizes are 128-bit, so
  * nothing wraps even on corrupt input with 64-bit sizes.
  */
@@ -27,7 +29,7 @@ enum {
     PHASE_EVENTS = 3,
     PHASE_DONE = 4
 };
-enum { STATUS_MORE = 0, STATUS_DONE = 1, STATUS_ERROR = 2 };
+enum { STATUS_MORE = 0, STATUS_DONE = 1, STATUS_ERROR = 2, STATUS_WAIT = 3 };
 enum {
     E_SYMTAB_MAGIC = 1,
     E_SYMTAB_VERSION = 2,
@@ -40,6 +42,35 @@ enum {
 };
 enum { RK_INTERNAL = 0, RK_LUA = 1, RK_CSYM = 2, RK_CRAW = 3, RK_TRACE = 4, RK_TRACE_START = 8 };
 enum { ET_ALLOC = 0, ET_REALLOC = 1, ET_FREE = 2 };
+enum {
+    C_ALLOC = 0,
+    C_REALLOC = 1,
+    C_FREE = 2,
+    C_SYM_LUA = 3,
+    C_SYM_C = 4,
+    C_SYM_TRACE = 5,
+    C_SYMTAB_LUA = 6,
+    C_SYMTAB_C = 7,
+    C_SYMTAB_TRACE = 8,
+    C_SYMBOL_BYTES = 9,
+    C_C_RUNS = 10,
+    C_C_RUNS_REPEATED = 11,
+    C_UNKNOWN_FREES = 12,
+    C_UNKNOWN_REALLOCS = 13,
+    C_REPLACED = 14,
+    NCOUNTS = 15
+};
+enum {
+    OWNER_INTERNAL = 0,
+    OWNER_LUA = 1,
+    OWNER_C = 2,
+    OWNER_TRACE = 4,
+    OWNER_TRACE_LUA = 5,
+    OWNER_TRACE_OTHER = 6
+};
+#define RUN_CACHE_RUNS 64
+#define RUN_CACHE_BYTES ((size_t)16 << 20)
+#define CSYM_HEADER 0x0c
 
 #define ASOURCE_INT 0x04
 #define ASOURCE_LFUNC 0x08
@@ -351,6 +382,39 @@ typedef struct {
     uint64_t addr, line;
 } TraceStart;
 
+/* An owner of live memory: a comp or a group (format.py). */
+typedef struct {
+    uint64_t key[4];
+    uint32_t first_loc;
+    uint64_t allocs, frees, chunks;
+    u128 live, peak;
+} Owner;
+
+/* One address's name in a run of C symbols; `seq` orders the records. */
+typedef struct {
+    uint64_t addr;
+    uint64_t seq;
+    uint32_t name;
+} Eff;
+
+/*
+ * A run of C symbol records (consecutive 0x0c records) seen before, kept by
+ * content, with its net effect: the last name of each address (no event comes
+ * between its records, so the names in between do not matter). When the same
+ * bytes come again, the effect is applied instead of decoding them, and not
+ * even that when no C symbol changed since it was last applied (`applied` ==
+ * the decoder's `cver`). The first RUN_CACHE_RUNS runs that fit in
+ * RUN_CACHE_BYTES are kept; others are decoded each time.
+ */
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    uint64_t count; /* records */
+    Eff *eff;
+    size_t neff;
+    uint64_t applied;
+} Run;
+
 typedef struct {
     PyObject_HEAD
     int phase;
@@ -366,16 +430,37 @@ typedef struct {
     size_t nlocs, caplocs;
     IndexTable loc_index;
 
+    uint32_t *loc_owner; /* loc -> comp, group (two per loc) */
+    size_t caploc_owner;
+    Owner *owners[2]; /* comps, groups */
+    size_t nowners[2], capowners[2];
+    IndexTable owner_index[2];
+
     uint8_t *arena; /* chunk names and C symbol names */
     size_t narena, caparena;
     Str *chunks;
     size_t nchunks, capchunks;
     IndexTable chunk_index;
-    Str *cnames;
+    Str *cnames; /* distinct */
     size_t ncnames, capcnames;
+    IndexTable cname_index;
 
     U64Map lfunc;   /* addr -> chunk id + 1 */
-    U64Map cfunc;   /* addr -> name id + 1 */
+    U64Map cfunc;   /* addr -> name id + 1, | CSYM_MULTI when it had other names before */
+    uint64_t cver;  /* bumped whenever the C symbols change */
+    uint64_t last_csym_addr; /* the last C symbol read */
+    uint32_t last_csym_name;
+
+    /* The run of C symbols being read, and the runs kept by content. */
+    int in_run, run_keep;
+    uint8_t *run;
+    size_t nrun, caprun;
+    uint64_t run_count;
+    Eff *run_eff;
+    size_t nrun_eff, caprun_eff;
+    Run *runs;
+    size_t nruns, runs_bytes;
+
     U64Map traces;  /* traceno -> index + 1 into trace_starts */
     TraceStart *trace_starts;
     size_t ntraces, captraces;
@@ -394,7 +479,7 @@ typedef struct {
     U64Map big;        /* addr -> index + 1 into bigsizes: sizes that do not fit in a HeapSlot */
     uint64_t *bigsizes;
     size_t nbig, capbig;
-    uint64_t counts[9];
+    uint64_t counts[NCOUNTS];
 
     /* The last site looked up: events often come from one site in a row. */
     uint64_t last_addr, last_line, last_traceno;
@@ -408,6 +493,7 @@ typedef struct {
 #define RES_MORE 1
 #define RES_BAD 2
 #define RES_NOMEM 3
+#define RES_WAIT 4 /* as RES_MORE, but c->need is only wished for (see try_repeat) */
 
 typedef struct {
     const uint8_t *start; /* the buffer's first byte */
@@ -542,6 +628,39 @@ static int intern_chunk(Decoder *d, const uint8_t *s, size_t len, uint32_t *out)
     return RES_OK;
 }
 
+/* C symbol names: bytes -> name id */
+
+static size_t cname_home(Decoder *d, uint32_t id) { return (size_t)d->cnames[id].hash; }
+
+static int intern_cname(Decoder *d, const uint8_t *s, size_t len, uint32_t *out)
+{
+    uint64_t h = hash_bytes(s, len);
+    size_t i = h & d->cname_index.mask;
+    uint32_t v;
+    while ((v = d->cname_index.slots[i])) {
+        Str *c = &d->cnames[v - 1];
+        if (c->hash == h && c->len == len && memcmp(d->arena + c->off, s, len) == 0) {
+            *out = v - 1;
+            return RES_OK;
+        }
+        i = (i + 1) & d->cname_index.mask;
+    }
+    if (d->ncnames >= UINT32_MAX - 1)
+        return RES_NOMEM;
+    if (grow((void **)&d->cnames, &d->capcnames, d->ncnames + 1, sizeof(Str)) < 0)
+        return RES_NOMEM;
+    TRY(arena_add(d, s, len, &d->cnames[d->ncnames]));
+    uint32_t id = (uint32_t)d->ncnames++;
+    TRY(itable_grow_if_needed(&d->cname_index, cname_home, d));
+    i = h & d->cname_index.mask;
+    while (d->cname_index.slots[i])
+        i = (i + 1) & d->cname_index.mask;
+    d->cname_index.slots[i] = id + 1;
+    d->cname_index.count++;
+    *out = id;
+    return RES_OK;
+}
+
 /* sites: (addr, line, traceno) -> site id */
 
 /* Cheap multiplicative hashes for the small, hot tables (sites, overrides): one per event. */
@@ -627,6 +746,91 @@ static inline uint64_t loc_hash(const Loc *l)
 
 static size_t loc_home(Decoder *d, uint32_t id) { return (size_t)loc_hash(&d->locs[id]); }
 
+/* owners (comps and groups): 4-number key -> owner id */
+
+static inline uint64_t owner_hash(const uint64_t *k)
+{
+    return mix64(mix64(mix64(mix64(k[0] + 1) ^ k[1]) ^ k[2]) ^ k[3]);
+}
+
+static size_t comp_home(Decoder *d, uint32_t id) { return (size_t)owner_hash(d->owners[0][id].key); }
+static size_t group_home(Decoder *d, uint32_t id) { return (size_t)owner_hash(d->owners[1][id].key); }
+
+static int intern_owner(Decoder *d, int level, const uint64_t *key, uint32_t loc, uint32_t *out)
+{
+    IndexTable *t = &d->owner_index[level];
+    uint64_t h = owner_hash(key);
+    size_t i = h & t->mask;
+    uint32_t v;
+    while ((v = t->slots[i])) {
+        if (memcmp(d->owners[level][v - 1].key, key, 4 * sizeof(uint64_t)) == 0) {
+            *out = v - 1;
+            return RES_OK;
+        }
+        i = (i + 1) & t->mask;
+    }
+    if (d->nowners[level] >= UINT32_MAX - 1)
+        return RES_NOMEM;
+    if (grow((void **)&d->owners[level], &d->capowners[level], d->nowners[level] + 1, sizeof(Owner)) < 0)
+        return RES_NOMEM;
+    Owner *o = &d->owners[level][d->nowners[level]];
+    memset(o, 0, sizeof *o);
+    memcpy(o->key, key, 4 * sizeof(uint64_t));
+    o->first_loc = loc;
+    uint32_t id = (uint32_t)d->nowners[level]++;
+    TRY(itable_grow_if_needed(t, level ? group_home : comp_home, d));
+    i = h & t->mask;
+    while (t->slots[i])
+        i = (i + 1) & t->mask;
+    t->slots[i] = id + 1;
+    t->count++;
+    *out = id;
+    return RES_OK;
+}
+
+/* The comp and group keys of a loc (format.owner_keys). */
+static void owner_keys(const Decoder *d, const Loc *l, uint64_t *comp, uint64_t *group)
+{
+    const Site *s = &d->sites[l->site];
+    memset(comp, 0, 4 * sizeof(uint64_t));
+    switch (l->rkind) {
+    case RK_INTERNAL:
+        comp[0] = OWNER_INTERNAL;
+        break;
+    case RK_LUA:
+        comp[0] = OWNER_LUA;
+        comp[1] = l->a;
+        comp[2] = s->line;
+        break;
+    case RK_CSYM:
+    case RK_CRAW:
+        comp[0] = OWNER_C;
+        comp[1] = s->addr;
+        break;
+    case RK_TRACE:
+        comp[0] = OWNER_TRACE;
+        comp[1] = s->traceno;
+        break;
+    case RK_TRACE_START + RK_LUA:
+        comp[0] = OWNER_TRACE_LUA;
+        comp[1] = s->traceno;
+        comp[2] = l->c;
+        comp[3] = l->b;
+        group[0] = OWNER_LUA;
+        group[1] = l->c;
+        group[2] = l->b;
+        group[3] = 0;
+        return;
+    default:
+        comp[0] = OWNER_TRACE_OTHER;
+        comp[1] = s->traceno;
+        comp[2] = l->a;
+        comp[3] = l->b;
+        break;
+    }
+    memcpy(group, comp, 4 * sizeof(uint64_t));
+}
+
 static int intern_loc(Decoder *d, const Loc *key, uint32_t *out)
 {
     uint64_t h = loc_hash(key);
@@ -641,7 +845,8 @@ static int intern_loc(Decoder *d, const Loc *key, uint32_t *out)
     }
     if (d->nlocs >= UINT32_MAX - 1)
         return RES_NOMEM;
-    if (grow((void **)&d->locs, &d->caplocs, d->nlocs + 1, sizeof(Loc)) < 0)
+    if (grow((void **)&d->locs, &d->caplocs, d->nlocs + 1, sizeof(Loc)) < 0 ||
+        grow((void **)&d->loc_owner, &d->caploc_owner, 2 * (d->nlocs + 1), sizeof(uint32_t)) < 0)
         return RES_NOMEM;
     d->locs[d->nlocs] = *key;
     uint32_t id = (uint32_t)d->nlocs++;
@@ -651,6 +856,10 @@ static int intern_loc(Decoder *d, const Loc *key, uint32_t *out)
         i = (i + 1) & d->loc_index.mask;
     d->loc_index.slots[i] = id + 1;
     d->loc_index.count++;
+    uint64_t ckey[4], gkey[4];
+    owner_keys(d, key, ckey, gkey);
+    TRY(intern_owner(d, 0, ckey, id, &d->loc_owner[2 * id]));
+    TRY(intern_owner(d, 1, gkey, id, &d->loc_owner[2 * id + 1]));
     *out = id;
     return RES_OK;
 }
@@ -669,27 +878,46 @@ static int add_lfunc(Decoder *d, uint64_t addr, const uint8_t *chunk, size_t len
     return RES_OK;
 }
 
+#define CSYM_MULTI ((uint64_t)1 << 32)
+
+static inline uint32_t csym_name(uint64_t v) { return (uint32_t)((v & 0xffffffffu) - 1); }
+
+static int set_cname(Decoder *d, uint64_t addr, uint32_t name)
+{
+    uint64_t v = u64map_get(&d->cfunc, addr);
+    if (!v) {
+        if (u64map_put(&d->cfunc, addr, (uint64_t)name + 1) < 0)
+            return RES_NOMEM;
+        d->ckeys_dirty = 1;
+    } else if (csym_name(v) != name) {
+        if (u64map_put(&d->cfunc, addr, ((uint64_t)name + 1) | CSYM_MULTI) < 0)
+            return RES_NOMEM;
+    } else {
+        return RES_OK;
+    }
+    d->gen++;
+    d->cver++;
+    return RES_OK;
+}
+
 static int add_cfunc(Decoder *d, uint64_t addr, const uint8_t *name, size_t len)
 {
     uint64_t v = u64map_get(&d->cfunc, addr);
+    d->last_csym_addr = addr;
     if (v) {
-        Str *old = &d->cnames[v - 1];
+        Str *old = &d->cnames[csym_name(v)];
         /* The fork re-announces every C symbol before each C event: the common case. */
-        if (old->len == len && memcmp(d->arena + old->off, name, len) == 0)
+        if (old->len == len && memcmp(d->arena + old->off, name, len) == 0) {
+            d->last_csym_name = csym_name(v);
             return RES_OK;
-    } else {
-        d->ckeys_dirty = 1;
+        }
     }
-    if (d->ncnames >= UINT32_MAX - 1)
-        return RES_NOMEM;
-    if (grow((void **)&d->cnames, &d->capcnames, d->ncnames + 1, sizeof(Str)) < 0)
-        return RES_NOMEM;
-    TRY(arena_add(d, name, len, &d->cnames[d->ncnames]));
-    if (u64map_put(&d->cfunc, addr, (uint64_t)d->ncnames + 1) < 0)
-        return RES_NOMEM;
-    d->ncnames++;
-    d->gen++;
-    return RES_OK;
+    /* Names are interned: a library's imports all sit at its base address (see build.py), so
+       the names there take turns in every table the fork writes, and must not pile up. */
+    uint32_t id;
+    TRY(intern_cname(d, name, len, &id));
+    d->last_csym_name = id;
+    return set_cname(d, addr, id);
 }
 
 static int add_trace(Decoder *d, uint64_t traceno, uint64_t addr, uint64_t line)
@@ -760,7 +988,7 @@ static int resolve_plain(Decoder *d, uint64_t addr, uint64_t *kind, uint64_t *a,
     }
     *kind = RK_CSYM;
     *a = d->ckeys[lo - 1];
-    *b = u64map_get(&d->cfunc, *a) - 1;
+    *b = csym_name(u64map_get(&d->cfunc, *a));
     return RES_OK;
 }
 
@@ -885,6 +1113,48 @@ static int link_chunk(Decoder *d, uint64_t etype, uint32_t site, const HeapSlot 
     return RES_OK;
 }
 
+/* A chunk of `size` bytes now belongs to loc's comp and group. */
+static inline void own(Decoder *d, uint32_t loc, uint64_t size)
+{
+    for (int level = 0; level < 2; level++) {
+        Owner *o = &d->owners[level][d->loc_owner[2 * loc + level]];
+        o->allocs++;
+        o->chunks++;
+        o->live += size;
+        if (o->live > o->peak)
+            o->peak = o->live;
+    }
+}
+
+/* A chunk is released: freed, reallocated, or replaced by one whose free was never seen. */
+static inline void disown(Decoder *d, const HeapSlot *chunk)
+{
+    uint32_t loc = chunk->loc1 - 1;
+    uint64_t size = slot_size(d, chunk);
+    for (int level = 0; level < 2; level++) {
+        Owner *o = &d->owners[level][d->loc_owner[2 * loc + level]];
+        o->frees++;
+        o->chunks--;
+        o->live -= size;
+    }
+}
+
+/* Place a chunk at addr for loc, releasing one that was there. */
+static int place(Decoder *d, uint64_t addr, uint64_t size, uint32_t loc)
+{
+    HeapSlot *old = heap_find(&d->heap, addr);
+    if (old != NULL) {
+        disown(d, old);
+        d->counts[C_REPLACED]++;
+    }
+    uint32_t stored;
+    TRY(store_size(d, addr, size, &stored));
+    if (heap_put(&d->heap, addr, stored, loc) < 0)
+        return RES_NOMEM;
+    own(d, loc, size);
+    return RES_OK;
+}
+
 static inline Stat *stat_for(Decoder *d, int etype, uint32_t site, uint32_t loc)
 {
     Stat *st = &d->stats[etype][site];
@@ -922,6 +1192,8 @@ static int parse_prologue(Decoder *d, Cursor *c)
         return RES_MORE;
     c->p += 7;
     d->phase = symtab ? PHASE_SYMTAB : PHASE_EVENTS;
+    if (symtab)
+        d->counts[C_SYMBOL_BYTES] += 7;
     return RES_OK;
 }
 
@@ -934,6 +1206,7 @@ static int parse_symtab_entry(Decoder *d, Cursor *c)
     uint8_t header = *c->p++;
     if (header & 0x80) {
         d->phase = PHASE_MEMPROF_PROLOGUE;
+        d->counts[C_SYMBOL_BYTES]++;
         return RES_OK;
     }
     switch (header & 0x03) {
@@ -942,27 +1215,29 @@ static int parse_symtab_entry(Decoder *d, Cursor *c)
         TRY(read_string(c, &s, &len));
         TRY(read_uleb(c, &line));
         TRY(add_lfunc(d, addr, s, (size_t)len));
-        d->counts[6]++;
-        return RES_OK;
+        d->counts[C_SYMTAB_LUA]++;
+        break;
     case 1:
         TRY(read_uleb(c, &addr));
         TRY(read_string(c, &s, &len));
         TRY(add_cfunc(d, addr, s, (size_t)len));
-        d->counts[7]++;
-        return RES_OK;
+        d->counts[C_SYMTAB_C]++;
+        break;
     case 2:
         TRY(read_uleb(c, &traceno));
         TRY(read_uleb(c, &addr));
         TRY(read_uleb(c, &line));
         TRY(add_trace(d, traceno, addr, line));
-        d->counts[8]++;
-        return RES_OK;
+        d->counts[C_SYMTAB_TRACE]++;
+        break;
     default:
         c->bad_code = E_SYMBOL_TYPE;
         c->bad_pos = c->rec - c->start;
         c->bad_value = header;
         return RES_BAD;
     }
+    d->counts[C_SYMBOL_BYTES] += (uint64_t)(c->p - c->rec);
+    return RES_OK;
 }
 
 static inline int valid_event_header(uint8_t h)
@@ -994,6 +1269,7 @@ typedef struct {
     uint64_t oaddr, osize, naddr, nsize;
     const uint8_t *str; /* symbol name or chunk, in the buffer being fed */
     uint64_t len;
+    uint64_t size; /* bytes of the record (symbols) */
 } Event;
 
 /* Read one event into `ev`; no state changes. */
@@ -1029,6 +1305,7 @@ static inline int decode_event(Cursor *c, Event *ev)
             TRY(read_uleb(c, &ev->addr));
             TRY(read_uleb(c, &ev->line));
         }
+        ev->size = (uint64_t)(c->p - c->rec);
         return RES_OK;
     }
     if (source == ASOURCE_LFUNC) {
@@ -1088,25 +1365,23 @@ static int apply_event(Decoder *d, const Event *ev)
     case EV_SYMBOL:
         if (ev->source == ASOURCE_LFUNC) {
             TRY(add_lfunc(d, ev->addr, ev->str, (size_t)ev->len));
-            d->counts[3]++;
+            d->counts[C_SYM_LUA]++;
         } else if (ev->source == ASOURCE_CFUNC) {
             TRY(add_cfunc(d, ev->addr, ev->str, (size_t)ev->len));
-            d->counts[4]++;
+            d->counts[C_SYM_C]++;
         } else {
             TRY(add_trace(d, ev->traceno, ev->addr, ev->line));
-            d->counts[5]++;
+            d->counts[C_SYM_TRACE]++;
         }
+        d->counts[C_SYMBOL_BYTES] += ev->size;
         return RES_OK;
     case EV_ALLOC: {
         TRY(get_site(d, ev->addr, ev->line, ev->traceno, &site));
         TRY(site_loc(d, site, &loc));
         Stat *st = stat_for(d, ET_ALLOC, site, loc);
         st->alloc += ev->nsize;
-        uint32_t size;
-        TRY(store_size(d, ev->naddr, ev->nsize, &size));
-        if (heap_put(&d->heap, ev->naddr, size, loc) < 0)
-            return RES_NOMEM;
-        d->counts[0]++;
+        TRY(place(d, ev->naddr, ev->nsize, loc));
+        d->counts[C_ALLOC]++;
         return RES_OK;
     }
     case EV_REALLOC: {
@@ -1115,28 +1390,30 @@ static int apply_event(Decoder *d, const Event *ev)
         Stat *st = stat_for(d, ET_REALLOC, site, loc);
         st->free += ev->osize;
         st->alloc += ev->nsize;
-        d->counts[1]++;
+        d->counts[C_REALLOC]++;
         HeapSlot *chunk = heap_find(&d->heap, ev->oaddr);
         if (chunk != NULL) {
             TRY(link_chunk(d, ET_REALLOC, site, chunk, ev->nsize));
+            disown(d, chunk);
             heap_delete(&d->heap, chunk);
+        } else {
+            d->counts[C_UNKNOWN_REALLOCS]++;
         }
-        uint32_t size;
-        TRY(store_size(d, ev->naddr, ev->nsize, &size));
-        if (heap_put(&d->heap, ev->naddr, size, loc) < 0)
-            return RES_NOMEM;
-        return RES_OK;
+        return place(d, ev->naddr, ev->nsize, loc);
     }
     case EV_FREE: {
         TRY(get_site(d, ev->addr, ev->line, ev->traceno, &site));
         TRY(site_loc(d, site, &loc));
         Stat *st = stat_for(d, ET_FREE, site, loc);
         st->free += ev->osize;
-        d->counts[2]++;
+        d->counts[C_FREE]++;
         HeapSlot *chunk = heap_find(&d->heap, ev->oaddr);
         if (chunk != NULL) {
             TRY(link_chunk(d, ET_FREE, site, chunk, 0));
+            disown(d, chunk);
             heap_delete(&d->heap, chunk);
+        } else {
+            d->counts[C_UNKNOWN_FREES]++;
         }
         return RES_OK;
     }
@@ -1146,19 +1423,168 @@ static int apply_event(Decoder *d, const Event *ev)
     }
 }
 
+/* Runs of C symbol records: see `Run`. */
+
+static int cmp_eff(const void *a, const void *b)
+{
+    const Eff *x = a, *y = b;
+    if (x->addr != y->addr)
+        return (x->addr > y->addr) - (x->addr < y->addr);
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The C symbol record [rec, rec + len) was applied: add it to the current run. */
+static int run_add(Decoder *d, const uint8_t *rec, size_t len)
+{
+    if (!d->in_run) {
+        d->in_run = 1;
+        d->run_keep = d->nruns < RUN_CACHE_RUNS;
+        d->counts[C_C_RUNS]++;
+    }
+    d->run_count++;
+    if (!d->run_keep)
+        return RES_OK;
+    if (d->runs_bytes + d->nrun + len > RUN_CACHE_BYTES) {
+        d->run_keep = 0; /* too big to keep: no need to hold it */
+        d->nrun = 0;
+        d->nrun_eff = 0;
+        return RES_OK;
+    }
+    if (grow((void **)&d->run, &d->caprun, d->nrun + len, 1) < 0 ||
+        grow((void **)&d->run_eff, &d->caprun_eff, d->nrun_eff + 1, sizeof(Eff)) < 0)
+        return RES_NOMEM;
+    memcpy(d->run + d->nrun, rec, len);
+    d->nrun += len;
+    Eff *e = &d->run_eff[d->nrun_eff];
+    e->addr = d->last_csym_addr;
+    e->name = d->last_csym_name;
+    e->seq = d->nrun_eff++;
+    return RES_OK;
+}
+
+/* The current run ended (a record of another kind follows): keep it if it is to be kept. */
+static int end_run(Decoder *d)
+{
+    if (d->run_keep) {
+        if (d->runs == NULL && (d->runs = calloc(RUN_CACHE_RUNS, sizeof(Run))) == NULL)
+            return RES_NOMEM;
+        /* The net effect: the last name of each address. */
+        qsort(d->run_eff, d->nrun_eff, sizeof(Eff), cmp_eff);
+        size_t n = 0;
+        for (size_t i = 0; i < d->nrun_eff; i++) {
+            if (n && d->run_eff[n - 1].addr == d->run_eff[i].addr)
+                n--;
+            d->run_eff[n++] = d->run_eff[i];
+        }
+        Run *r = &d->runs[d->nruns];
+        r->data = malloc(d->nrun ? d->nrun : 1);
+        r->eff = malloc(n ? n * sizeof(Eff) : 1);
+        if (r->data == NULL || r->eff == NULL) {
+            free(r->data);
+            free(r->eff);
+            r->data = NULL;
+            r->eff = NULL;
+            return RES_NOMEM;
+        }
+        memcpy(r->data, d->run, d->nrun);
+        memcpy(r->eff, d->run_eff, n * sizeof(Eff));
+        r->len = d->nrun;
+        r->neff = n;
+        r->count = d->run_count;
+        r->applied = d->cver;
+        d->nruns++;
+        d->runs_bytes += d->nrun;
+    }
+    d->in_run = 0;
+    d->run_keep = 0;
+    d->nrun = 0;
+    d->nrun_eff = 0;
+    d->run_count = 0;
+    return RES_OK;
+}
+
+/*
+ * A run of C symbols starts at c->p: if it is a kept run, apply it, move c->p
+ * past it and return 1. Else 0, or -1 with *need set when the data so far
+ * could be a kept run and more is to come (unless `final`). Only a whole run
+ * counts: the byte after it must be there and start another kind of record.
+ */
+static int try_repeat(Decoder *d, Cursor *c, int final, uint64_t *need, int *res)
+{
+    size_t avail = (size_t)(c->end - c->p);
+    uint64_t wait = 0;
+    *res = RES_OK;
+    for (size_t i = 0; i < d->nruns; i++) {
+        Run *r = &d->runs[i];
+        if (avail > r->len) {
+            if (c->p[r->len] != CSYM_HEADER && memcmp(c->p, r->data, r->len) == 0) {
+                if (r->applied != d->cver) {
+                    for (size_t j = 0; j < r->neff; j++) {
+                        if ((*res = set_cname(d, r->eff[j].addr, r->eff[j].name)) != RES_OK)
+                            return 0;
+                    }
+                    r->applied = d->cver;
+                }
+                d->counts[C_SYM_C] += r->count;
+                d->counts[C_SYMBOL_BYTES] += r->len;
+                d->counts[C_C_RUNS]++;
+                d->counts[C_C_RUNS_REPEATED]++;
+                c->p += r->len;
+                return 1;
+            }
+        } else if (!final && memcmp(c->p, r->data, avail) == 0) {
+            if (r->len + 1 > wait)
+                wait = r->len + 1;
+        }
+    }
+    if (wait) {
+        *need = wait;
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Decode and apply events from c->p on. Returns RES_OK when the end marker
  * was applied, else the result of the record that stopped decoding (with
  * c->rec at its start and c->p there too); every record before it is applied.
+ * C symbol records are read one at a time, in runs (see `Run`); other records
+ * in batches.
  */
-static int parse_events(Decoder *d, Cursor *c)
+static int parse_events(Decoder *d, Cursor *c, int final)
 {
     Event batch[EVENT_BATCH];
     for (;;) {
+        while (c->p < c->end && *c->p == CSYM_HEADER) {
+            c->rec = c->p;
+            c->need = 0;
+            if (!d->in_run && d->nruns) {
+                int res;
+                int rr = try_repeat(d, c, final, &c->need, &res);
+                if (res != RES_OK)
+                    return res;
+                if (rr > 0)
+                    continue;
+                if (rr < 0)
+                    return RES_WAIT;
+            }
+            Event ev;
+            int r = decode_event(c, &ev);
+            if (r != RES_OK) {
+                c->p = c->rec;
+                return r;
+            }
+            TRY(apply_event(d, &ev));
+            TRY(run_add(d, c->rec, (size_t)(c->p - c->rec)));
+        }
+        if (c->p < c->end && d->in_run)
+            TRY(end_run(d));
         int n = 0, r = RES_OK;
         while (n < EVENT_BATCH) {
             c->rec = c->p;
             c->need = 0;
+            if (c->p < c->end && *c->p == CSYM_HEADER)
+                break;
             r = decode_event(c, &batch[n]);
             if (r != RES_OK)
                 break;
@@ -1205,6 +1631,21 @@ static void Decoder_dealloc(Decoder *d)
         free(d->stats[e]);
     free(d->prims);
     free(d->prim_index.slots);
+    free(d->cname_index.slots);
+    free(d->loc_owner);
+    for (int level = 0; level < 2; level++) {
+        free(d->owners[level]);
+        free(d->owner_index[level].slots);
+    }
+    free(d->run);
+    free(d->run_eff);
+    if (d->runs != NULL) {
+        for (size_t i = 0; i < d->nruns; i++) {
+            free(d->runs[i].data);
+            free(d->runs[i].eff);
+        }
+        free(d->runs);
+    }
     if (d->heap.slots != NULL)
         heap_free_slots(d->heap.slots, d->heap.mask + 1);
     Py_TYPE(d)->tp_free((PyObject *)d);
@@ -1223,6 +1664,8 @@ static int Decoder_init(Decoder *d, PyObject *args, PyObject *kwds)
     d->gen = 1;
     if (itable_init(&d->site_index, 64) < 0 || itable_init(&d->loc_index, 64) < 0 ||
         itable_init(&d->chunk_index, 64) < 0 || itable_init(&d->prim_index, 64) < 0 ||
+        itable_init(&d->cname_index, 64) < 0 || itable_init(&d->owner_index[0], 64) < 0 ||
+        itable_init(&d->owner_index[1], 64) < 0 ||
         u64map_init(&d->lfunc) < 0 || u64map_init(&d->cfunc) < 0 || u64map_init(&d->traces) < 0 ||
         u64map_init(&d->big) < 0 || heap_init(&d->heap) < 0) {
         PyErr_NoMemory();
@@ -1240,7 +1683,8 @@ static PyObject *Decoder_feed(Decoder *d, PyObject *args)
 {
     Py_buffer view;
     long long base;
-    if (!PyArg_ParseTuple(args, "y*L:feed", &view, &base))
+    int final = 0;
+    if (!PyArg_ParseTuple(args, "y*L|p:feed", &view, &base, &final))
         return NULL;
     if (d->sites == NULL) {
         PyBuffer_Release(&view);
@@ -1263,7 +1707,7 @@ static PyObject *Decoder_feed(Decoder *d, PyObject *args)
         int r;
         switch (d->phase) {
         case PHASE_EVENTS:
-            r = parse_events(d, &c);
+            r = parse_events(d, &c, final);
             break;
         case PHASE_SYMTAB:
             r = parse_symtab_entry(d, &c);
@@ -1280,8 +1724,10 @@ static PyObject *Decoder_feed(Decoder *d, PyObject *args)
             continue;
         }
         /* Whatever the record parsed is dropped: resume at its start. */
-        if (r == RES_MORE) {
+        if (r == RES_MORE || r == RES_WAIT) {
             need = c.need;
+            if (r == RES_WAIT)
+                status = STATUS_WAIT;
         } else if (r == RES_BAD) {
             d->has_error = 1;
             d->err_code = c.bad_code;
@@ -1360,21 +1806,31 @@ static int append_new(PyObject *list, PyObject *item)
     return r;
 }
 
+static int cmp_slot_addr(const void *a, const void *b)
+{
+    uint64_t x = ((const U64Slot *)a)->key, y = ((const U64Slot *)b)->key;
+    return (x > y) - (x < y);
+}
+
+#define NLISTS 11
+
 static PyObject *Decoder_result(Decoder *d, PyObject *Py_UNUSED(ignored))
 {
-    PyObject *lists[8] = {NULL};
+    PyObject *lists[NLISTS] = {NULL};
     PyObject *res = NULL;
     uint64_t *live_n = NULL;
     u128 *live_b = NULL;
+    U64Slot *csyms_sorted = NULL;
     if (d->sites == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder not initialised");
         return NULL;
     }
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < NLISTS; i++)
         if ((lists[i] = PyList_New(0)) == NULL)
             goto done;
     PyObject *sites = lists[0], *chunks = lists[1], *cnames = lists[2], *locs = lists[3];
     PyObject *stats = lists[4], *prims = lists[5], *live = lists[6], *traces = lists[7];
+    PyObject *comps = lists[8], *groups = lists[9], *csyms = lists[10];
 
     for (size_t i = 0; i < d->nsites; i++) {
         Site *s = &d->sites[i];
@@ -1392,8 +1848,9 @@ static PyObject *Decoder_result(Decoder *d, PyObject *Py_UNUSED(ignored))
             goto done;
     for (size_t i = 0; i < d->nlocs; i++) {
         Loc *l = &d->locs[i];
-        PyObject *it[6] = {U64(l->site), U64(l->rkind), U64(l->a), U64(l->b), U64(l->c), U64(l->d)};
-        if (append_new(locs, tuple_of(6, it)) < 0)
+        PyObject *it[8] = {U64(l->site), U64(l->rkind), U64(l->a), U64(l->b), U64(l->c), U64(l->d),
+                           U64(d->loc_owner[2 * i]), U64(d->loc_owner[2 * i + 1])};
+        if (append_new(locs, tuple_of(8, it)) < 0)
             goto done;
     }
     for (int e = 0; e < 3; e++) {
@@ -1442,26 +1899,52 @@ static PyObject *Decoder_result(Decoder *d, PyObject *Py_UNUSED(ignored))
         if (append_new(traces, tuple_of(3, it)) < 0)
             goto done;
     }
-    PyObject *counts[9];
-    for (int i = 0; i < 9; i++)
+    for (int level = 0; level < 2; level++) {
+        for (size_t i = 0; i < d->nowners[level]; i++) {
+            Owner *o = &d->owners[level][i];
+            PyObject *it[6] = {U64(o->first_loc), U64(o->allocs), U64(o->frees), U64(o->chunks),
+                               py_u128(o->live), py_u128(o->peak)};
+            if (append_new(level ? groups : comps, tuple_of(6, it)) < 0)
+                goto done;
+        }
+    }
+    csyms_sorted = malloc((d->cfunc.count ? d->cfunc.count : 1) * sizeof(U64Slot));
+    if (csyms_sorted == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    size_t ncsyms = 0;
+    for (size_t j = 0; j <= d->cfunc.mask; j++)
+        if (d->cfunc.slots[j].val)
+            csyms_sorted[ncsyms++] = d->cfunc.slots[j];
+    qsort(csyms_sorted, ncsyms, sizeof(U64Slot), cmp_slot_addr);
+    for (size_t i = 0; i < ncsyms; i++) {
+        uint64_t v = csyms_sorted[i].val;
+        PyObject *it[3] = {U64(csyms_sorted[i].key), U64(csym_name(v)), U64((v & CSYM_MULTI) ? 1 : 0)};
+        if (append_new(csyms, tuple_of(3, it)) < 0)
+            goto done;
+    }
+    PyObject *counts[NCOUNTS];
+    for (int i = 0; i < NCOUNTS; i++)
         counts[i] = U64(d->counts[i]);
     PyObject *nsyms[2] = {U64(d->lfunc.count), U64(d->cfunc.count)};
-    PyObject *items[10] = {sites, chunks, cnames, locs, stats, prims, live, traces,
-                           tuple_of(9, counts), tuple_of(2, nsyms)};
-    for (int i = 0; i < 8; i++)
+    PyObject *items[13] = {sites, chunks, cnames, locs, stats, prims, live, traces,
+                           tuple_of(NCOUNTS, counts), tuple_of(2, nsyms), comps, groups, csyms};
+    for (int i = 0; i < NLISTS; i++)
         lists[i] = NULL; /* tuple_of owns them now */
-    res = tuple_of(10, items);
+    res = tuple_of(13, items);
 done:
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < NLISTS; i++)
         Py_XDECREF(lists[i]);
     free(live_n);
     free(live_b);
+    free(csyms_sorted);
     return res;
 }
 
 static PyMethodDef Decoder_methods[] = {
     {"feed", (PyCFunction)Decoder_feed, METH_VARARGS,
-     "feed(data, base) -> (consumed, status, need): decode every complete record in data."},
+     "feed(data, base, final=False) -> (consumed, status, need): decode every complete record in data."},
     {"phase", (PyCFunction)Decoder_phase, METH_NOARGS, "Where in the stream the decoder is."},
     {"error", (PyCFunction)Decoder_error, METH_NOARGS,
      "(code, record offset, error offset, value) of the error that stopped decoding, or None."},

@@ -6,6 +6,14 @@ the same state the C one keeps; see `decoder.py` for how a result is read.
 
 About 70x slower than the C decoder (47 s for 100 MB, bench/README.md): fine for
 small files; the C one is for the large.
+
+Besides Tarantool's parser's sums it tracks every chunk by address (`_heap`)
+and keeps, per owner of live memory, what is live now and the most that was
+live at once (see format.py: owners). And it keeps memory bounded by what the
+profile holds, not by the file: C symbol names are interned, and runs of C
+symbol records are remembered by content (see `_Run`), so that the fork's
+re-dumps of its whole C symbol table before every event from a C function
+(one run per library) are compared byte for byte, not decoded again.
 """
 
 from __future__ import annotations
@@ -15,7 +23,30 @@ from bisect import bisect_right
 from ljprof.profilers.memprof import format as fmt
 
 RawLoc = tuple[int, int, int, int, int, int]
+OwnerKey = tuple[int, int, int, int]
 _U64_MAX = 2**64 - 1
+_CSYM_HEADER = fmt.AEVENT_SYMTAB | fmt.ASOURCE_CFUNC  # a C symbol announced mid-stream
+
+
+class _Run:
+    """A run of C symbol records (consecutive 0x0c records) seen before, kept by content.
+
+    Such a run assigns names to addresses; its net effect (the last name of
+    each address) is all that matters, since no event comes between its
+    records. When the same bytes come again, the net effect is applied
+    instead of decoding them, and not even that when no C symbol changed
+    since it was last applied (`applied` equals the decoder's `cver`).
+    At most fmt.RUN_CACHE_RUNS runs and fmt.RUN_CACHE_BYTES bytes are kept,
+    the first ones seen: others are decoded each time.
+    """
+
+    __slots__ = ("applied", "count", "data", "effect")
+
+    def __init__(self, data: bytes, count: int, effect: list[tuple[int, int]], applied: int) -> None:
+        self.data = data
+        self.count = count  # records in the run
+        self.effect = effect  # (addr, name id), one per address
+        self.applied = applied  # `cver` when the state last had this run's effect
 
 
 class _NeedMore(Exception):
@@ -77,16 +108,31 @@ class PyDecoder:
         self._chunks: list[bytes] = []
         self._lfunc: dict[int, int] = {}
         self._traces: dict[int, tuple[int, int]] = {}
-        self._cfunc: dict[int, int] = {}
+        self._cfunc: dict[int, list[int]] = {}  # addr -> [name id, 1 when it had other names before]
+        self._last_csym = (0, 0)  # (addr, name id) of the last C symbol read
+        self._cname_index: dict[bytes, int] = {}
         self._cnames: list[bytes] = []
         self._ckeys: list[int] | None = []
         self._loc_index: dict[RawLoc, int] = {}
         self._locs: list[RawLoc] = []
+        self._loc_owner: list[tuple[int, int]] = []  # loc -> (comp, group)
+        self._owner_index: tuple[dict[OwnerKey, int], dict[OwnerKey, int]] = ({}, {})
+        # comps, groups: [first loc, allocs, frees, live chunks, live bytes, peak live bytes]
+        self._owners: tuple[list[list[int]], list[list[int]]] = ([], [])
         self._stats: tuple[dict[int, list[int]], ...] = ({}, {}, {})
         self._prim: dict[tuple[int, int, int], list[int]] = {}
-        self._heap: dict[int, tuple[int, int]] = {}
-        # alloc, realloc, free, symbols mid-stream (lua, c, trace), symbol table (lua, c, trace)
-        self._counts = [0] * 9
+        self._heap: dict[int, tuple[int, int]] = {}  # live chunks: addr -> (size, loc)
+        self._cver = 0  # bumped whenever the C symbols change (a new address, or a new name at one)
+        # Runs of C symbol records in the event stream: the one being read, and those kept by content.
+        self._in_run = False
+        self._run_keep = False  # whether the run being read will be kept (while it fits)
+        self._run: list[bytes] = []
+        self._run_size = 0
+        self._run_count = 0
+        self._run_effect: dict[int, int] = {}
+        self._runs: list[_Run] = []
+        self._runs_bytes = 0
+        self._counts = [0] * fmt.NCOUNTS  # see format.COUNT_*
 
     # -- the interface shared with the C decoder ---------------------------------
 
@@ -96,11 +142,14 @@ class PyDecoder:
     def error(self) -> tuple[int, int, int, int] | None:
         return self._error
 
-    def feed(self, data: bytes | bytearray | memoryview, base: int) -> tuple[int, int, int]:
+    def feed(self, data: bytes | bytearray | memoryview, base: int, final: bool = False) -> tuple[int, int, int]:
         """Decode every complete record in `data` (which starts at file offset `base`).
 
         Returns (bytes consumed, status, need): `need` is the size of the
-        unfinished record when known (a long string), else 0.
+        unfinished record when known (a long string), else 0. Until `final`
+        (no more data will come), a run of C symbols that may repeat a kept one
+        waits for the rest of its bytes (STATUS_WAIT, `need` bytes), so that it
+        is compared, not decoded.
         """
         if self._phase == fmt.PHASE_DONE:
             return 0, fmt.STATUS_DONE, 0
@@ -111,6 +160,18 @@ class PyDecoder:
         p = 0
         while True:
             rec = p
+            if self._phase == fmt.PHASE_EVENTS and p < end:
+                header = buf[p]
+                if header != _CSYM_HEADER:
+                    if self._in_run:
+                        self._end_run()
+                elif not self._in_run and self._runs:
+                    repeat = self._repeat(buf, p, end, final)
+                    if repeat > 0:
+                        p += repeat
+                        continue
+                    if repeat < 0:
+                        return rec, fmt.STATUS_WAIT, -repeat
             try:
                 p, done = self._record(buf, p, end, rec)
             except _NeedMore as more:
@@ -120,6 +181,47 @@ class PyDecoder:
                 return rec, fmt.STATUS_ERROR, 0
             if done:
                 return p, fmt.STATUS_DONE, 0
+
+    def _repeat(self, buf: bytes, p: int, end: int, final: bool) -> int:
+        """A run of C symbols starts at `p`: if it is a kept run, apply it and return its size.
+
+        0 when it is none; -(bytes needed) when the data so far could be one and
+        more is to come (the decoder then waits for it). Only a whole run counts:
+        the byte after it must be there and start another kind of record.
+        """
+        wait = 0
+        for run in self._runs:
+            data = run.data
+            size = len(data)
+            if end - p > size:
+                if buf[p + size] != _CSYM_HEADER and buf.startswith(data, p):
+                    self._apply_run(run)
+                    return size
+            elif not final and data.startswith(buf[p:end]):
+                wait = max(wait, size + 1)
+        return -wait
+
+    def _apply_run(self, run: _Run) -> None:
+        if run.applied != self._cver:
+            for addr, name_id in run.effect:
+                self._set_cname(addr, name_id)
+            run.applied = self._cver
+        counts = self._counts
+        counts[fmt.COUNT_SYM_C] += run.count
+        counts[fmt.COUNT_SYMBOL_BYTES] += len(run.data)
+        counts[fmt.COUNT_C_RUNS] += 1
+        counts[fmt.COUNT_C_RUNS_REPEATED] += 1
+
+    def _end_run(self) -> None:
+        if self._run_keep:
+            data = b"".join(self._run)
+            self._runs.append(_Run(data, self._run_count, list(self._run_effect.items()), self._cver))
+            self._runs_bytes += len(data)
+        self._run = []
+        self._run_size = 0
+        self._run_count = 0
+        self._run_effect = {}
+        self._in_run = False
 
     def result(self) -> tuple[object, ...]:
         live: dict[int, list[int]] = {}
@@ -133,17 +235,21 @@ class PyDecoder:
             for site, st in sorted(self._stats[etype].items())
         ]
         primaries = [(key[0], key[1], key[2], pr[0], pr[1], pr[2], pr[3]) for key, pr in self._prim.items()]
+        comps, groups = ([tuple(o) for o in owners] for owners in self._owners)
         return (
             list(self._sites),
             list(self._chunks),
             list(self._cnames),
-            list(self._locs),
+            [(*loc, *self._loc_owner[i]) for i, loc in enumerate(self._locs)],
             stats,
             primaries,
             [(loc, n, size) for loc, (n, size) in sorted(live.items())],
             sorted((no, addr, line) for no, (addr, line) in self._traces.items()),
             tuple(self._counts),
             (len(self._lfunc), len(self._cfunc)),
+            comps,
+            groups,
+            sorted((addr, entry[0], entry[1]) for addr, entry in self._cfunc.items()),
         )
 
     # -- records -----------------------------------------------------------------
@@ -153,7 +259,9 @@ class PyDecoder:
         if phase == fmt.PHASE_EVENTS:
             return self._event(buf, p, end, rec)
         if phase == fmt.PHASE_SYMTAB:
-            return self._symtab_entry(buf, p, end, rec), False
+            p = self._symtab_entry(buf, p, end, rec)
+            self._counts[fmt.COUNT_SYMBOL_BYTES] += p - rec
+            return p, False
         magic, version, magic_error, version_error = (
             (fmt.SYMTAB_MAGIC, fmt.SYMTAB_VERSION, fmt.E_SYMTAB_MAGIC, fmt.E_SYMTAB_VERSION)
             if phase == fmt.PHASE_SYMTAB_PROLOGUE
@@ -167,7 +275,11 @@ class PyDecoder:
             raise _Corrupt(version_error, p + 3, buf[p + 3])
         if avail < fmt.PROLOGUE_SIZE:
             raise _NeedMore
-        self._phase = fmt.PHASE_SYMTAB if phase == fmt.PHASE_SYMTAB_PROLOGUE else fmt.PHASE_EVENTS
+        if phase == fmt.PHASE_SYMTAB_PROLOGUE:
+            self._phase = fmt.PHASE_SYMTAB
+            self._counts[fmt.COUNT_SYMBOL_BYTES] += fmt.PROLOGUE_SIZE
+        else:
+            self._phase = fmt.PHASE_EVENTS
         return p + fmt.PROLOGUE_SIZE, False
 
     def _symtab_entry(self, buf: bytes, p: int, end: int, rec: int) -> int:
@@ -181,13 +293,14 @@ class PyDecoder:
         kind = header & 0x03
         if kind not in (fmt.SYM_LFUNC, fmt.SYM_CFUNC, fmt.SYM_TRACE):
             raise _Corrupt(fmt.E_SYMBOL_TYPE, rec, header)
-        return self._symbol(kind, buf, p, end, rec, first_count=6)
+        return self._symbol(kind, buf, p, end, rec, first_count=fmt.COUNT_SYMTAB_LUA)
 
     def _symbol(self, kind: int, buf: bytes, p: int, end: int, rec: int, first_count: int) -> int:
         """One symbol (Lua function, C function or trace), in the symbol table or mid-stream.
 
         `kind` is SYM_LFUNC, SYM_CFUNC or SYM_TRACE; the count it adds to is
-        `first_count` plus that kind (the two places count separately).
+        `first_count` plus that kind (the two places count separately:
+        format.COUNT_SYM_LUA and COUNT_SYMTAB_LUA).
         """
         if kind == fmt.SYM_LFUNC:
             addr, p = _uleb(buf, p, end)
@@ -220,7 +333,24 @@ class PyDecoder:
         source = header & fmt.ASOURCE_MASK
         if aevent == fmt.AEVENT_SYMTAB:
             kind = {fmt.ASOURCE_LFUNC: fmt.SYM_LFUNC, fmt.ASOURCE_CFUNC: fmt.SYM_CFUNC}.get(source, fmt.SYM_TRACE)
-            return self._symbol(kind, buf, p, end, rec, first_count=3), False
+            p = self._symbol(kind, buf, p, end, rec, first_count=fmt.COUNT_SYM_LUA)
+            self._counts[fmt.COUNT_SYMBOL_BYTES] += p - rec
+            if header == _CSYM_HEADER:
+                if not self._in_run:
+                    self._in_run = True
+                    self._run_keep = len(self._runs) < fmt.RUN_CACHE_RUNS
+                    self._counts[fmt.COUNT_C_RUNS] += 1
+                self._run_count += 1
+                if self._run_keep:
+                    self._run_size += p - rec
+                    if self._runs_bytes + self._run_size > fmt.RUN_CACHE_BYTES:
+                        self._run_keep = False  # too big to keep: no need to hold it
+                        self._run = []
+                        self._run_effect = {}
+                    else:
+                        self._run.append(buf[rec:p])
+                        self._run_effect[self._last_csym[0]] = self._last_csym[1]
+            return p, False
         addr = line = traceno = 0
         if source == fmt.ASOURCE_LFUNC:
             addr, p = _uleb(buf, p, end)
@@ -237,8 +367,8 @@ class PyDecoder:
             st = self._stat(fmt.ETYPE_ALLOC, site, loc)
             st[0] += 1
             st[1] += nsize
-            self._heap[naddr] = (nsize, loc)
-            self._counts[0] += 1
+            self._place(naddr, nsize, loc)
+            self._counts[fmt.COUNT_ALLOC] += 1
         elif aevent == fmt.AEVENT_REALLOC:
             oaddr, p = _uleb(buf, p, end)
             osize, p = _uleb(buf, p, end)
@@ -253,8 +383,11 @@ class PyDecoder:
             old = self._heap.pop(oaddr, None)
             if old is not None:
                 self._link(fmt.ETYPE_REALLOC, site, old, nsize)
-            self._heap[naddr] = (nsize, loc)
-            self._counts[1] += 1
+                self._release(old)
+            else:
+                self._counts[fmt.COUNT_UNKNOWN_REALLOCS] += 1
+            self._place(naddr, nsize, loc)
+            self._counts[fmt.COUNT_REALLOC] += 1
         else:
             oaddr, p = _uleb(buf, p, end)
             osize, p = _uleb(buf, p, end)
@@ -266,7 +399,10 @@ class PyDecoder:
             old = self._heap.pop(oaddr, None)
             if old is not None:
                 self._link(fmt.ETYPE_FREE, site, old, 0)
-            self._counts[2] += 1
+                self._release(old)
+            else:
+                self._counts[fmt.COUNT_UNKNOWN_FREES] += 1
+            self._counts[fmt.COUNT_FREE] += 1
         return p, False
 
     # -- symbols -----------------------------------------------------------------
@@ -281,14 +417,32 @@ class PyDecoder:
             self._gen += 1
 
     def _add_cfunc(self, addr: int, name: bytes) -> None:
-        name_id = self._cfunc.get(addr)
-        if name_id is not None and self._cnames[name_id] == name:
-            return  # the fork re-announces every C symbol before each C event: the common case
+        entry = self._cfunc.get(addr)
+        if entry is not None and self._cnames[entry[0]] == name:
+            # The fork re-announces every C symbol before each C event: the common case.
+            self._last_csym = (addr, entry[0])
+            return
+        # Names are interned: a library's imports all sit at its base address (see build.py), so
+        # the names there take turns in every table the fork writes, and must not pile up.
+        name_id = self._cname_index.get(name)
         if name_id is None:
+            name_id = self._cname_index[name] = len(self._cnames)
+            self._cnames.append(name)
+        self._set_cname(addr, name_id)
+        self._last_csym = (addr, name_id)
+
+    def _set_cname(self, addr: int, name_id: int) -> None:
+        entry = self._cfunc.get(addr)
+        if entry is None:
+            self._cfunc[addr] = [name_id, 0]
             self._ckeys = None
-        self._cfunc[addr] = len(self._cnames)
-        self._cnames.append(name)
+        elif entry[0] != name_id:
+            entry[0] = name_id
+            entry[1] = 1
+        else:
+            return
         self._gen += 1
+        self._cver += 1
 
     def _add_trace(self, traceno: int, addr: int, line: int) -> None:
         if self._traces.get(traceno) != (addr, line):
@@ -307,7 +461,7 @@ class PyDecoder:
         i = bisect_right(keys, addr)
         if i:
             key = keys[i - 1]
-            return fmt.RK_CSYM, key, self._cfunc[key]
+            return fmt.RK_CSYM, key, self._cfunc[key][0]
         return fmt.RK_CRAW, 0, 0
 
     # -- sites and aggregation ---------------------------------------------------
@@ -340,9 +494,44 @@ class PyDecoder:
         if loc is None:
             loc = self._loc_index[key] = len(self._locs)
             self._locs.append(key)
+            comp_key, group_key = fmt.owner_keys(key[1:], self._sites[site])
+            self._loc_owner.append((self._owner(0, comp_key, loc), self._owner(1, group_key, loc)))
         self._site_gen[site] = self._gen
         self._site_loc[site] = loc
         return loc
+
+    def _owner(self, level: int, key: OwnerKey, loc: int) -> int:
+        index = self._owner_index[level]
+        owner = index.get(key)
+        if owner is None:
+            owner = index[key] = len(self._owners[level])
+            self._owners[level].append([loc, 0, 0, 0, 0, 0])
+        return owner
+
+    # -- live chunks -------------------------------------------------------------
+
+    def _place(self, addr: int, size: int, loc: int) -> None:
+        """A chunk now lives at `addr`, owned by `loc`'s comp and group."""
+        old = self._heap.get(addr)
+        if old is not None:  # its free was never seen: it is gone now
+            self._release(old)
+            self._counts[fmt.COUNT_REPLACED] += 1
+        self._heap[addr] = (size, loc)
+        for level, owner in enumerate(self._loc_owner[loc]):
+            o = self._owners[level][owner]
+            o[1] += 1
+            o[3] += 1
+            o[4] += size
+            if o[4] > o[5]:
+                o[5] = o[4]
+
+    def _release(self, chunk: tuple[int, int]) -> None:
+        size, loc = chunk
+        for level, owner in enumerate(self._loc_owner[loc]):
+            o = self._owners[level][owner]
+            o[2] += 1
+            o[3] -= 1
+            o[4] -= size
 
     def _stat(self, etype: int, site: int, loc: int) -> list[int]:
         table = self._stats[etype]

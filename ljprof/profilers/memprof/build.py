@@ -4,14 +4,19 @@ A decoder resolves each event's site against the symbols known at that
 moment and records the outcome as a "loc" (site id, how it resolved); this
 module renders locs as Tarantool's parser does (`utils/symtab.lua`
 `demangle`) and does its sums: the sections are per site, the HEAP SUMMARY
-per location text (`memprof/process.lua`).
+per location text (`memprof/process.lua`). It also names C functions by
+library and offset where it can (clibs.py), and turns the decoders' owners of
+live memory into ljprof's rows (`sites`): a Lua line with the traces that
+start at it, a C function, INTERNAL.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from ljprof.profilers.memprof import format as fmt
+from ljprof.profilers.memprof.clibs import Libraries
 from ljprof.profilers.memprof.decoder import RawResult, StreamEnd
 from ljprof.profilers.memprof.model import (
     Alias,
@@ -19,11 +24,18 @@ from ljprof.profilers.memprof.model import (
     Cut,
     HeapEntry,
     LiveEntry,
+    LivePart,
+    LiveSite,
+    LiveStats,
     Location,
     MemprofProfile,
     Override,
     SiteStats,
+    SymbolStats,
 )
+from ljprof.reporting.model import HARNESS_PREFIX
+
+HARNESS_LIBRARY = "ljprof_"  # the harness's C module, ljprof_sampler.so
 
 _EVENT_NAMES = {fmt.AEVENT_SYMTAB: "a symbol event", fmt.AEVENT_ALLOC: "an alloc event",
                 fmt.AEVENT_FREE: "a free event", fmt.AEVENT_REALLOC: "a realloc event"}
@@ -50,14 +62,15 @@ class _Namer:
         for chunk_id, chunk in enumerate(raw.chunks):
             if b"\n" in chunk:
                 self.aliases[chunk_id] = f"function_alias_{len(self.aliases) + 1}"
+        self.libraries = Libraries([(addr, self.cnames[name], bool(multi)) for addr, name, multi in raw.csyms])
         self.locations = [self._location(loc) for loc in raw.locs]
 
     def _chunk(self, chunk_id: int) -> tuple[str, str | None]:
         alias = self.aliases.get(chunk_id)
         return self.chunks[chunk_id], alias
 
-    def _location(self, loc: tuple[int, int, int, int, int, int]) -> Location:
-        site, rkind, a, b, c, d = loc
+    def _location(self, loc: tuple[int, ...]) -> Location:
+        site, rkind, a, b, c, d = loc[:6]
         addr, line, traceno = self.raw.sites[site]
         if rkind == fmt.RK_TRACE:
             return Location("trace", f"TRACE [{traceno}]", trace=traceno)
@@ -76,8 +89,27 @@ class _Namer:
             return Location("lua", f"{alias or source}:{line}", source=source, line=line, alias=alias)
         if rkind == fmt.RK_CSYM:
             name = self.cnames[b]
-            return Location("c", f"{name}:{hex_address(a)}", symbol=name, address=a)
-        return Location("c", f"CFUNC {hex_address(addr)}", address=addr)
+            return self._c(Location("c", f"{name}:{hex_address(a)}", symbol=name, address=a, function=addr))
+        return self._c(Location("c", f"CFUNC {hex_address(addr)}", address=addr, function=addr))
+
+    def _c(self, location: Location) -> Location:
+        """A C function's library, and a label where it has no symbol of its own (see clibs.py)."""
+        function = location.function
+        assert function is not None
+        nearest = location.address if location.symbol is not None else None
+        lib = self.libraries.find(function)
+        if lib is not None and (nearest is None or nearest >= lib.base):
+            exact = nearest == function and nearest != lib.base
+            label = location.symbol if exact else lib.offset_label(function)
+            return replace(location, library=lib.name, library_base=lib.base, label=label)
+        if nearest is not None:
+            exact = nearest == function
+            return replace(location, label=location.symbol if exact else f"{location.symbol}+{function - nearest:#x}")
+        return location
+
+    def line(self, chunk_id: int, line: int) -> Location:
+        source, alias = self._chunk(chunk_id)
+        return Location("lua", f"{alias or source}:{line}", source=source, line=line, alias=alias)
 
 
 def _cut(end: StreamEnd) -> Cut | None:
@@ -112,6 +144,55 @@ def _cut(end: StreamEnd) -> Cut | None:
         what += f" of {end.need} bytes"
     reason = f"the file ends after {end.size} bytes, inside {what} that starts at byte {end.offset}"
     return Cut(end.offset, where, reason, corrupt=False)
+
+
+def _stats(owner: tuple[int, ...]) -> LiveStats:
+    _first, allocs, frees, chunks, live, peak = owner
+    return LiveStats(live_bytes=live, live_chunks=chunks, allocs=allocs, frees=frees, peak_bytes=peak)
+
+
+def _order(stats: LiveStats, label: str) -> tuple[int, int, int, str]:
+    return (-stats.live_bytes, -stats.live_chunks, -stats.peak_bytes, label)
+
+
+def _live_sites(raw: RawResult, namer: _Namer) -> tuple[LiveSite, ...]:
+    """ljprof's rows: the decoders' groups, each with its comps as parts."""
+    parts: dict[int, list[int]] = defaultdict(list)  # group -> its comps
+    for loc in raw.locs:
+        comp, group = loc[6], loc[7]
+        if comp not in parts[group]:
+            parts[group].append(comp)
+
+    def keys(loc: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        site, rkind, a, b, c, d = raw.locs[loc][:6]
+        return fmt.owner_keys((rkind, a, b, c, d), raw.sites[site])
+
+    rows = []
+    for group, owner in enumerate(raw.groups):
+        if not owner[1]:  # never owned a chunk (a site that only freed)
+            continue
+        first = owner[0]
+        key = keys(first)[1]
+        location = namer.line(key[1], key[2]) if key[0] == fmt.OWNER_LUA else namer.locations[first]
+        row_parts = []
+        for comp in parts[group]:
+            cowner = raw.comps[comp]
+            if not cowner[1]:
+                continue
+            ckey = keys(cowner[0])[0]
+            clocation = namer.locations[cowner[0]]
+            if ckey[0] == fmt.OWNER_LUA:
+                label = "interpreted"
+            elif ckey[0] == fmt.OWNER_TRACE_LUA:
+                label = f"TRACE [{ckey[1]}]"
+            else:
+                label = clocation.name
+            row_parts.append(LivePart(clocation, label, _stats(cowner)))
+        row_parts.sort(key=lambda part: _order(part.stats, part.label))
+        harness = (location.file or "").startswith(HARNESS_PREFIX) or (location.library or "").startswith(
+            HARNESS_LIBRARY)
+        rows.append(LiveSite(location, _stats(owner), tuple(row_parts), harness=harness))
+    return tuple(sorted(rows, key=lambda row: _order(row.stats, row.location.name)))
 
 
 def build_profile(raw: RawResult, end: StreamEnd, source: str) -> MemprofProfile:
@@ -174,8 +255,14 @@ def build_profile(raw: RawResult, end: StreamEnd, source: str) -> MemprofProfile
     )
 
     c = raw.counts
-    counts = Counts(allocs=c[0], reallocs=c[1], frees=c[2], symbols=c[3] + c[4] + c[5], symtab=c[6] + c[7] + c[8],
-                    lua_functions=raw.symbols[0], c_symbols=raw.symbols[1], traces=len(raw.traces))
+    counts = Counts(allocs=c[fmt.COUNT_ALLOC], reallocs=c[fmt.COUNT_REALLOC], frees=c[fmt.COUNT_FREE],
+                    symbols=c[fmt.COUNT_SYM_LUA] + c[fmt.COUNT_SYM_C] + c[fmt.COUNT_SYM_TRACE],
+                    symtab=c[fmt.COUNT_SYMTAB_LUA] + c[fmt.COUNT_SYMTAB_C] + c[fmt.COUNT_SYMTAB_TRACE],
+                    lua_functions=raw.symbols[0], c_symbols=raw.symbols[1], traces=len(raw.traces),
+                    unknown_frees=c[fmt.COUNT_UNKNOWN_FREES], unknown_reallocs=c[fmt.COUNT_UNKNOWN_REALLOCS],
+                    replaced=c[fmt.COUNT_REPLACED])
+    symbols = SymbolStats(bytes=c[fmt.COUNT_SYMBOL_BYTES], c_runs=c[fmt.COUNT_C_RUNS],
+                          c_runs_repeated=c[fmt.COUNT_C_RUNS_REPEATED], c_names=len(raw.cnames))
     aliases = tuple(Alias(name, namer.chunks[chunk_id]) for chunk_id, name in namer.aliases.items())
     return MemprofProfile(
         source=source,
@@ -190,4 +277,6 @@ def build_profile(raw: RawResult, end: StreamEnd, source: str) -> MemprofProfile
         heap_summary=heap_summary,
         live=live,
         aliases=aliases,
+        sites=_live_sites(raw, namer),
+        symbols=symbols,
     )

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ljprof.profilers.base import Option
-from ljprof.reporting.model import RunDir, Section, absent
+from ljprof.profilers.memprof.section import memprof_section
+from ljprof.reporting.model import RunDir, Section
 
 # A memprof file is the symbol table ('ljs' version ...) followed by the event
 # stream ('ljm' version ...), which ends with the epilogue byte.
@@ -68,4 +69,4 @@ class MemprofCapture:
         return memprof_file_state(raw / "memprof.bin")
 
     def report(self, run: RunDir) -> Section:
-        return absent(self.name, "not rendered yet")
+        return memprof_section(run)

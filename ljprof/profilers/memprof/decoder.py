@@ -4,8 +4,11 @@ The decoders (`_cdecode.c`, `_pydecode.py`) hold the whole state and take the
 stream piece by piece: `feed` decodes every complete record of a buffer and
 says how many bytes it used; the rest (an unfinished record) is kept and fed
 again with the next piece. So memory does not grow with the file, only with
-what the profile holds (sites, symbols, live chunks), and a file cut anywhere
-gives every record before the cut.
+what the profile holds (sites, symbols, live chunks, and the runs of C symbols
+kept by content), and a file cut anywhere gives every record before the cut.
+One exception to "every complete record": where a run of C symbols may repeat
+a run seen before, a decoder waits for all of its bytes (STATUS_WAIT) to
+compare it whole, unless told that no more data will come (`final`).
 
 Strict about the header, lenient about the tail: a wrong magic or version
 raises `MemprofFormatError`; running out of data, or corrupt data, after the
@@ -40,7 +43,8 @@ class BinaryReader(Protocol):
 
 
 class DecoderImpl(Protocol):
-    def feed(self, data: bytes | bytearray | memoryview, base: int, /) -> tuple[int, int, int]: ...
+    def feed(self, data: bytes | bytearray | memoryview, base: int, final: bool = False, /) -> tuple[int, int, int]:
+        ...
 
     def phase(self) -> int: ...
 
@@ -91,14 +95,18 @@ class RawResult:
 
     sites: list[tuple[int, int, int]]  # (addr, line, traceno) by site id
     chunks: list[bytes]  # Lua chunk names by id, in order of first appearance
-    cnames: list[bytes]  # C symbol names by id
-    locs: list[tuple[int, int, int, int, int, int]]  # (site, rkind, a, b, c, d) by loc id
+    cnames: list[bytes]  # C symbol names by id (distinct)
+    locs: list[tuple[int, int, int, int, int, int, int, int]]  # (site, rkind, a, b, c, d, comp, group) by loc id
     stats: list[tuple[int, int, int, int, int, int]]  # (etype, site, events, allocated, freed, loc)
     primaries: list[tuple[int, int, int, int, int, int, int]]  # (etype, site, chunk site, loc, alloc, freed, n)
     live: list[tuple[int, int, int]]  # (loc, chunks, bytes)
     traces: list[tuple[int, int, int]]  # (traceno, start proto, start line)
-    counts: tuple[int, ...]  # alloc, realloc, free, symbols lua/c/trace, symtab lua/c/trace
+    counts: tuple[int, ...]  # by format.COUNT_*
     symbols: tuple[int, ...]  # distinct Lua function and C symbol addresses
+    # Owners of live memory (format.py), by id: (first loc, allocs, frees, live chunks, live bytes, peak bytes)
+    comps: list[tuple[int, int, int, int, int, int]]
+    groups: list[tuple[int, int, int, int, int, int]]
+    csyms: list[tuple[int, int, int]]  # the C symbols at the end: (addr, name id, 1 if it had other names), by addr
 
     @classmethod
     def from_decoder(cls, impl: DecoderImpl) -> RawResult:
@@ -108,13 +116,16 @@ class RawResult:
             sites=cast(list[tuple[int, int, int]], parts[0]),
             chunks=cast(list[bytes], parts[1]),
             cnames=cast(list[bytes], parts[2]),
-            locs=cast(list[tuple[int, int, int, int, int, int]], parts[3]),
+            locs=cast(list[tuple[int, int, int, int, int, int, int, int]], parts[3]),
             stats=sorted(cast(list[tuple[int, int, int, int, int, int]], parts[4])),
             primaries=sorted(cast(list[tuple[int, int, int, int, int, int, int]], parts[5])),
             live=sorted(cast(list[tuple[int, int, int]], parts[6])),
             traces=sorted(cast(list[tuple[int, int, int]], parts[7])),
             counts=cast(tuple[int, ...], parts[8]),
             symbols=cast(tuple[int, ...], parts[9]),
+            comps=cast(list[tuple[int, int, int, int, int, int]], parts[10]),
+            groups=cast(list[tuple[int, int, int, int, int, int]], parts[11]),
+            csyms=cast(list[tuple[int, int, int]], parts[12]),
         )
 
 
@@ -169,19 +180,21 @@ def decode_stream(
             else:
                 filled += n
         with memoryview(buf) as view:
-            consumed, status, need = impl.feed(view[:filled], base)
-        if status != fmt.STATUS_MORE or eof:
+            consumed, status, need = impl.feed(view[:filled], base, eof)
+        if status not in (fmt.STATUS_MORE, fmt.STATUS_WAIT) or eof:
             break
-        if need and known_size is not None and base + consumed + need > known_size:
+        if status == fmt.STATUS_MORE and need and known_size is not None and base + consumed + need > known_size:
             # A string that runs past the end of the file: no use reading the rest. (`need` is
-            # only set for strings, whose bytes cannot make the record corrupt.)
-            break
+            # only set for strings, whose bytes cannot make the record corrupt.) One last feed
+            # of what is left, as the end of the data. (A WAIT's `need` is only a wish: a run of
+            # C symbols that may repeat one seen before, compared whole when all of it is there.)
+            eof = True
         # Keep the unfinished record for the next round; make room when it fills the buffer.
         if consumed:
             buf[: filled - consumed] = buf[consumed:filled]
             base += consumed
             filled -= consumed
-        if filled == len(buf) or need > len(buf):
+        if not eof and (filled == len(buf) or need > len(buf)):
             # To `need` when the file can hold it (checked above), else double: a corrupt length
             # on a stream of unknown size must not allocate more than the stream has.
             grown = bytearray(max(2 * len(buf), need if known_size is not None else 0))

@@ -76,6 +76,7 @@ PHASE_NAMES = {
 STATUS_MORE = 0  # every complete record consumed; the rest needs more data
 STATUS_DONE = 1  # the end marker was read
 STATUS_ERROR = 2  # see `error()`
+STATUS_WAIT = 3  # as MORE, but `need` is only wished for: what starts may repeat a run of C symbols
 
 # Error codes: the first four are header errors (the file is rejected), the
 # rest mean corrupt data (the result covers what came before).
@@ -105,6 +106,60 @@ RK_CSYM = 2  # a = the C symbol's address (the nearest at or below), b = name id
 RK_CRAW = 3  # no symbol at or below the address
 RK_TRACE = 4  # a trace with no symbol entry
 RK_TRACE_START = 8  # a = start proto address, b = start line, c/d = the start's a/b
+
+# The decoders' counters (`counts` in their result), by index.
+COUNT_ALLOC = 0
+COUNT_REALLOC = 1
+COUNT_FREE = 2
+COUNT_SYM_LUA = 3  # symbols announced in the event stream: Lua functions, C functions, traces
+COUNT_SYM_C = 4
+COUNT_SYM_TRACE = 5
+COUNT_SYMTAB_LUA = 6  # entries of the symbol table before the events, by the same kinds
+COUNT_SYMTAB_C = 7
+COUNT_SYMTAB_TRACE = 8
+COUNT_SYMBOL_BYTES = 9  # bytes of symbol data: the symbol table (prologue to end marker) and symbol records
+COUNT_C_RUNS = 10  # runs of C symbol records in the event stream (the fork's re-dumps: one run per library)
+COUNT_C_RUNS_REPEATED = 11  # of those, runs equal byte for byte to one kept from before (not decoded)
+COUNT_UNKNOWN_FREES = 12  # frees of an address with no live chunk (allocated before the profile started)
+COUNT_UNKNOWN_REALLOCS = 13  # reallocs of such an address
+COUNT_REPLACED = 14  # allocs or reallocs onto an address that held a live chunk (its free was not seen)
+NCOUNTS = 15
+
+# The runs of C symbol records a decoder keeps by content (the first ones seen, up to both limits).
+RUN_CACHE_RUNS = 64
+RUN_CACHE_BYTES = 16 << 20
+
+# Owners of live memory. Every chunk belongs to the loc of the event that allocated or last
+# reallocated it; a loc belongs to one "comp" (a part: a Lua line run by the interpreter, one
+# trace, one C function, INTERNAL) and one "group" (what a report shows as one row: a Lua line
+# with the traces that start at it, a C function, INTERNAL). Keys are four numbers:
+OWNER_INTERNAL = 0  # (0, 0, 0, 0)
+OWNER_LUA = 1  # (1, chunk id, line, 0): a line, interpreted; as a group also the traces starting there
+OWNER_C = 2  # (2, the function's address, 0, 0): whatever symbol it resolves to
+OWNER_TRACE = 4  # (4, trace no, 0, 0): a trace whose start is unknown
+OWNER_TRACE_LUA = 5  # (5, trace no, chunk id, start line): a trace starting at a Lua line (comp only)
+OWNER_TRACE_OTHER = 6  # (6, trace no, start address, start line): a start that resolves to no Lua function
+
+
+def owner_keys(loc: tuple[int, int, int, int, int], site: tuple[int, int, int]) -> tuple[
+        tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """(comp key, group key) of a loc (rkind, a, b, c, d) at a site (addr, line, traceno)."""
+    rkind, a, b, c, _d = loc
+    addr, line, traceno = site
+    comp: tuple[int, int, int, int]
+    if rkind == RK_INTERNAL:
+        comp = (OWNER_INTERNAL, 0, 0, 0)
+    elif rkind == RK_LUA:
+        comp = (OWNER_LUA, a, line, 0)
+    elif rkind in (RK_CSYM, RK_CRAW):
+        comp = (OWNER_C, addr, 0, 0)
+    elif rkind == RK_TRACE:
+        comp = (OWNER_TRACE, traceno, 0, 0)
+    elif rkind == RK_TRACE_START + RK_LUA:
+        return (OWNER_TRACE_LUA, traceno, c, b), (OWNER_LUA, c, b, 0)
+    else:
+        comp = (OWNER_TRACE_OTHER, traceno, a, b)
+    return comp, comp
 
 
 def valid_event_header(header: int) -> bool:

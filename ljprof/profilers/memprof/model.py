@@ -13,6 +13,12 @@ the fork), so the text report can match it line for line:
 
 `live` adds what the parser does not print: the chunks still allocated when
 the stream ended, by the site that allocated (or last reallocated) them.
+`sites` is ljprof's own view of that (the HTML, the JSON, the run summary;
+never the text, which stays the parser's): every chunk followed by address,
+per row what is still live at the end and the most that was live at once;
+a Lua line is one row with the traces that start at it as its parts (a trace
+is known only by the line where it starts), C functions are named by their
+library and offset where the stream has no symbol for them (see `Location`).
 
 Order (the sections' tuples are in report order):
 - sites: most events first; then more bytes allocated, more bytes freed, the
@@ -23,6 +29,8 @@ Order (the sections' tuples are in report order):
 - heap summary: most bytes held first, then the location's text (the
   parser's order of equal sizes is undefined).
 - live: most bytes first, then more chunks, then the text.
+- sites: most bytes live at the end first, then more chunks, the higher
+  peak, the label; their parts likewise.
 """
 
 from __future__ import annotations
@@ -45,7 +53,14 @@ class Location:
     `source`/`line` where it starts (when the trace's start is a Lua function;
     `symbol`/`address` when the parser resolved it to C). For "c", `symbol` is
     the nearest C symbol at or below the function's address and `address`
-    that symbol's address, or the function's own address when none is known.
+    that symbol's address, or the function's own address when none is known;
+    `function` is the function's own address, and `library`/`library_base`
+    the library it lies in when the symbols tell (see build.py).
+
+    `label` is ljprof's name for it where it differs from the parser's `text`:
+    a C function without a symbol of its own as "cjson.so+0x1a2b" (its library
+    and offset) instead of the parser's "__cxa_finalize:0x7f31f6971000" (the
+    nearest symbol, here one of the library's imports, all at its base).
     """
 
     kind: str
@@ -56,6 +71,15 @@ class Location:
     symbol: str | None = None
     address: int | None = None
     trace: int | None = None
+    function: int | None = None
+    library: str | None = None
+    library_base: int | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How ljprof's own reports name it (`label`, else the parser's text)."""
+        return self.label or self.text
 
     @property
     def file(self) -> str | None:
@@ -65,8 +89,8 @@ class Location:
         return None
 
     def to_json(self) -> Json:
-        out: Json = {"kind": self.kind, "text": self.text}
-        for key in ("source", "line", "alias", "symbol", "address", "trace"):
+        out: Json = {"kind": self.kind, "text": self.text, "label": self.name}
+        for key in ("source", "line", "alias", "symbol", "address", "trace", "function", "library", "library_base"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -131,6 +155,71 @@ class LiveEntry:
 
 
 @dataclass(frozen=True)
+class LiveStats:
+    """Chunks followed by address: what one owner made, released, and holds."""
+
+    live_bytes: int  # still allocated when the stream ended
+    live_chunks: int
+    allocs: int  # chunks placed here by an alloc or a realloc
+    frees: int  # of those, chunks released since (freed, reallocated elsewhere, or replaced)
+    peak_bytes: int  # the most that was live at once
+
+    def to_json(self) -> Json:
+        return {"live_bytes": self.live_bytes, "live_chunks": self.live_chunks, "allocs": self.allocs,
+                "frees": self.frees, "peak_bytes": self.peak_bytes}
+
+
+@dataclass(frozen=True)
+class LivePart:
+    """A part of a `LiveSite`: the line run by the interpreter, or one trace that starts there."""
+
+    location: Location  # the parser's name in `text`: "@bot.lua:68", "TRACE [13] started at @bot.lua:68"
+    label: str  # "interpreted", "TRACE [13]"; for a row of one part that is no line, its name
+    stats: LiveStats
+
+    def to_json(self) -> Json:
+        return {"label": self.label, "location": self.location.to_json(), **self.stats.to_json()}
+
+
+@dataclass(frozen=True)
+class LiveSite:
+    """A row of ljprof's view: a Lua line (with the traces that start at it), a C function, INTERNAL.
+
+    `location.name` is how the reports print it ("@bot.lua:68", "cjson.so+0x1a2b").
+    `harness` marks ljprof's own code (chunks under /ljprof/harness/, its C
+    module), which the reports leave out of the user's view and count apart.
+    `growing` is reserved for a trend over time windows (None: not measured).
+    """
+
+    location: Location
+    stats: LiveStats
+    parts: tuple[LivePart, ...]
+    harness: bool = False
+    growing: bool | None = None
+
+    def to_json(self) -> Json:
+        return {"location": self.location.to_json(), **self.stats.to_json(), "harness": self.harness,
+                "growing": self.growing, "parts": [p.to_json() for p in self.parts]}
+
+
+@dataclass(frozen=True)
+class SymbolStats:
+    """How much of the file is symbol data, and what the decoder made of the fork's re-dumps."""
+
+    bytes: int  # the symbol table and every symbol record in the event stream
+    c_runs: int  # runs of C symbol records in the event stream (the fork's re-dumps: one run per library)
+    c_runs_repeated: int  # of those, runs equal to one seen before (compared, not decoded)
+    c_names: int  # distinct C symbol names
+
+    def fraction(self, size: int) -> float:
+        return self.bytes / size if size else 0.0
+
+    def to_json(self) -> Json:
+        return {"bytes": self.bytes, "c_runs": self.c_runs, "c_runs_repeated": self.c_runs_repeated,
+                "c_names": self.c_names}
+
+
+@dataclass(frozen=True)
 class Alias:
     """A chunk loaded from a string with newlines, shown by name in locations."""
 
@@ -166,6 +255,9 @@ class Counts:
     lua_functions: int = 0  # distinct prototype addresses known at the end
     c_symbols: int = 0  # distinct C symbol addresses known at the end
     traces: int = 0  # distinct trace numbers known at the end
+    unknown_frees: int = 0  # frees of addresses with no live chunk (allocated before the profile started)
+    unknown_reallocs: int = 0  # reallocs of such addresses
+    replaced: int = 0  # allocs onto an address whose chunk was never freed (its free is not in the stream)
 
     @property
     def events(self) -> int:
@@ -174,7 +266,8 @@ class Counts:
     def to_json(self) -> Json:
         return {"allocs": self.allocs, "reallocs": self.reallocs, "frees": self.frees, "events": self.events,
                 "symbols": self.symbols, "symtab": self.symtab, "lua_functions": self.lua_functions,
-                "c_symbols": self.c_symbols, "traces": self.traces}
+                "c_symbols": self.c_symbols, "traces": self.traces, "unknown_frees": self.unknown_frees,
+                "unknown_reallocs": self.unknown_reallocs, "replaced": self.replaced}
 
 
 @dataclass(frozen=True)
@@ -193,10 +286,12 @@ class MemprofProfile:
     heap_summary: tuple[HeapEntry, ...]
     live: tuple[LiveEntry, ...]
     aliases: tuple[Alias, ...]
+    sites: tuple[LiveSite, ...] = ()
+    symbols: SymbolStats = SymbolStats(0, 0, 0, 0)
 
     def to_json(self) -> Json:
         return {
-            "format": "ljprof-memprof/1",
+            "format": "ljprof-memprof/2",
             "source": self.source,
             "size": self.size,
             "complete": self.complete,
@@ -209,4 +304,6 @@ class MemprofProfile:
             "heap_summary": [h.to_json() for h in self.heap_summary],
             "live": [x.to_json() for x in self.live],
             "aliases": [a.to_json() for a in self.aliases],
+            "sites": [x.to_json() for x in self.sites],
+            "symbols": {**self.symbols.to_json(), "fraction": round(self.symbols.fraction(self.size), 4)},
         }

@@ -1,7 +1,7 @@
-"""memprof as one self-contained HTML page: leak suspects first, then the heap
-summary and the three sections of Tarantool's parser as sortable tables, each
-Lua site with its source line. No network needed to open it (inline CSS and
-JS), so it works from a downloaded GitHub Actions artifact.
+"""memprof as one self-contained HTML page: what is still live at the end, by site, first;
+then the heap summary and the three sections of Tarantool's parser as sortable
+tables, each Lua site with its source line. No network needed to open it
+(inline CSS and JS), so it works from a downloaded GitHub Actions artifact.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from typing import Any, TextIO
 import jinja2
 
 from ljprof import __version__
-from ljprof.profilers.memprof.model import Location, MemprofProfile, SiteStats
+from ljprof.profilers.memprof import findings
+from ljprof.profilers.memprof.findings import human_bytes
+from ljprof.profilers.memprof.model import LiveSite, LiveStats, Location, MemprofProfile, SiteStats
 from ljprof.profilers.memprof.report_text import format_bytes
 from ljprof.reporting.model import HARNESS_PREFIX, SourceLines
 
 TEMPLATES = Path(__file__).parent / "templates"
-MAX_SUSPECTS = 10
 
 
 def _kind(location: Location) -> str:
@@ -37,10 +38,26 @@ class MemprofHtmlReport:
         self.title = title
         self.meta = list(meta)
 
-    def _site(self, location: Location) -> dict[str, Any]:
+    def _site(self, location: Location, *, ours: bool = True) -> dict[str, Any]:
+        """A location's cells; `ours`: ljprof's name (C functions by library and offset), else the parser's."""
         line = self.sources.line(location.file, location.line)
         where = f"{location.file}:{location.line}" if line is not None else ""
-        return {"text": location.text, "kind": _kind(location), "source_line": line, "where": where}
+        text = location.name if ours else location.text
+        title = location.text if text != location.text else ""
+        return {"text": text, "title": title, "kind": _kind(location), "source_line": line, "where": where}
+
+    @staticmethod
+    def _stats(stats: LiveStats) -> dict[str, Any]:
+        return {"live": stats.live_bytes, "live_text": human_bytes(stats.live_bytes), "chunks": stats.live_chunks,
+                "peak": stats.peak_bytes, "peak_text": human_bytes(stats.peak_bytes), "allocs": stats.allocs,
+                "frees": stats.frees}
+
+    def _live(self, site: LiveSite) -> dict[str, Any]:
+        parts = []
+        # A line's parts (interpreted, its traces) show under it, unless the line was only interpreted.
+        if site.location.kind == "lua" and (len(site.parts) > 1 or site.parts[0].location.kind == "trace"):
+            parts = [{"label": p.label, "text": p.location.text, **self._stats(p.stats)} for p in site.parts]
+        return {**self._site(site.location), **self._stats(site.stats), "parts": parts}
 
     def _section(self, title: str, stats: Sequence[SiteStats]) -> dict[str, Any]:
         rows = []
@@ -48,28 +65,26 @@ class MemprofHtmlReport:
             rows.append({**self._site(s.location), "events": s.events, "allocated": s.allocated,
                          "allocated_text": format_bytes(s.allocated, True), "freed": s.freed,
                          "freed_text": format_bytes(s.freed, True),
-                         "overrides": [f"{o.location.text}: {o.count} events, -{format_bytes(o.freed, True)}"
+                         "overrides": [f"{o.location.name}: {o.count} events, -{format_bytes(o.freed, True)}"
                                        for o in s.overrides]})
         return {"title": title, "rows": rows}
 
     def rows(self) -> dict[str, Any]:
         p = self.profile
-        live = {entry.location.text: entry.chunks for entry in p.live}
         heap = []
         for entry in p.heap_summary:
-            heap.append({**self._site(entry.location), "holds": entry.holds,
+            # The parser's sums are per name: its names, not ours (which may split one of them).
+            heap.append({**self._site(entry.location, ours=False), "holds": entry.holds,
                          "holds_text": format_bytes(entry.holds, True), "allocs": entry.allocs,
-                         "frees": entry.frees, "live_chunks": live.get(entry.location.text, 0)})
-        suspects = [row for row in heap if row["kind"] in ("lua", "trace") and row["allocs"] > row["frees"]]
-        warning = ""
-        if p.cut is not None:
-            warning = (f"This memprof file is incomplete: {p.cut.reason} ({p.cut.where}). The report covers the "
-                       f"{p.counts.events} events before byte {p.cut.offset} of {p.size}.")
+                         "frees": entry.frees})
         meta = [*self.meta, ("events", f"{p.counts.events:,}"), ("allocations", f"{p.counts.allocs:,}"),
                 ("reallocations", f"{p.counts.reallocs:,}"), ("frees", f"{p.counts.frees:,}"),
-                ("file", f"{format_bytes(p.size, True)}, {'complete' if p.complete else 'cut'}")]
+                ("file", f"{format_bytes(p.size, True)}, {'complete' if p.complete else 'cut'}"),
+                ("symbol data", f"{p.symbols.fraction(p.size):.1%}")]
+        notes = [n for n in (findings.hidden(p).note(), findings.untracked_note(p)) if n]
         return {
-            "title": self.title, "meta": meta, "warning": warning, "suspects": suspects[:MAX_SUSPECTS],
+            "title": self.title, "meta": meta, "warnings": findings.warnings(p),
+            "live": [self._live(site) for site in findings.visible_sites(p)], "notes": notes,
             "heap": heap, "version": __version__, "source_name": Path(p.source).name,
             "sections": [self._section("Allocations", p.allocations),
                          self._section("Reallocations", p.reallocations),

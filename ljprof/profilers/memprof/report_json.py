@@ -1,8 +1,11 @@
 """memprof as JSON: the model's data for machines, with sorted keys and a fixed order.
 
 The lists are in the text report's order (see `ljprof.profilers.memprof.model`);
-numbers are bytes and counts, never rounded. `leak_only` leaves out the
-three per-event sections, as the text report's --leak-only does.
+numbers are bytes and counts, never rounded. `sites` is ljprof's view of what
+is live at the end (harness rows marked `harness`), `symbols` how much of the
+file is symbol data, `warnings` what the other reports warn about too.
+`leak_only` leaves out the three per-event sections, as the text report's
+--leak-only does.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from ljprof.profilers.memprof.findings import warnings
 from ljprof.profilers.memprof.model import MemprofProfile
 
 
 class MemprofJsonReport:
     def __init__(self, profile: MemprofProfile, *, leak_only: bool = False) -> None:
         data: dict[str, Any] = profile.to_json()
+        data["warnings"] = warnings(profile)
         if leak_only:
             for key in ("allocations", "reallocations", "deallocations"):
                 del data[key]
