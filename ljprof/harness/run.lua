@@ -108,13 +108,26 @@ local function bundle_image_sources()
   f:close()
 end
 
+-- Switch every profiler and the sampler off (memprof collects garbage first).
+-- Called where the target's stack is still there when it can be: in os.exit,
+-- and in the error handler (an error, or SIGINT's "interrupted!"), so what the
+-- target still references counts as live and only its garbage as freed. After
+-- a return, the target's locals are garbage too, and count so.
+local function stop_all()
+  for name in pairs(running) do stop(name) end
+  if sampling then
+    sampling = false
+    sampler.stop()
+    record("stop", "sampler")
+  end
+end
+
 local finished = false
 -- Stop everything and say how the target ended; runs once.
 local function finish(how, code, message)
   if finished then return end
   finished = true
-  for name in pairs(running) do stop(name) end
-  if sampling then sampler.stop(); record("stop", "sampler") end
+  stop_all()
   pcall(bundle_image_sources)
   record("end", how .. " " .. tostring(code) .. (message and (" " .. message) or ""))
   log:close()
@@ -164,6 +177,7 @@ end
 
 -- The traceback luajit would print, without the harness's own frames.
 local function traceback(err)
+  pcall(stop_all) -- before the stack unwinds (see stop_all)
   if type(err) ~= "string" then return err end
   local lines = {}
   for line in debug.traceback(err, 2):gmatch("[^\n]+") do
