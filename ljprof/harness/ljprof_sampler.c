@@ -21,10 +21,22 @@
  * cgroup's files are its own. Outside one, or where neither file is readable,
  * the column is left out.
  *
+ * Nudges: memprof's window markers (ljprof/profilers/memprof/harness.lua)
+ * come from a jit.profile callback, whose timer counts CPU time; a target
+ * that mostly waits (a bot in select) would get few. While nudging is on,
+ * the thread also sends the Lua thread SIGWINCH at each wall-clock window
+ * boundary; its handler sets a one-shot count hook (as luajit.c's SIGINT
+ * handler sets its hook), and the hook calls the given Lua function. SIGWINCH
+ * is ignored by default, so a signal that arrives after nudging stopped does
+ * nothing; hooks are not checked inside compiled traces, which jit.profile's
+ * own ticks cover. A target that sets a hook of its own is left alone.
+ *
  * Lua API (require "ljprof_sampler"):
  *   start{gc = path|nil, metrics = path|nil, interval = seconds} -> true | nil, err
  *   stop() -> samples taken
  *   now() -> seconds since the module was loaded (the CSVs' clock)
+ *   nudge(seconds, fn) -> true | nil, err: call fn about every `seconds` of wall time (needs start)
+ *   nudge(0): stop nudging
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,7 +68,27 @@ static struct {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   struct timespec t0;
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .cgroup_fd = -1};
+  /* nudges (see above) */
+  pthread_t lua_thread;
+  int nudging;
+  double nudge_every;
+  double next_nudge;
+  int nudge_ref;
+  struct sigaction old_winch;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .cgroup_fd = -1, .nudge_ref = LUA_NOREF};
+
+static void nudge_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  if (S.nudge_ref == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S.nudge_ref);
+  if (lua_pcall(L, 0, 0, 0) != 0) lua_pop(L, 1);
+}
+
+static void on_nudge(int sig) {
+  (void)sig;
+  if (S.nudge_ref != LUA_NOREF && lua_gethook(S.L) == NULL) lua_sethook(S.L, nudge_hook, LUA_MASKCOUNT, 1);
+}
 
 /* cgroup v2 first, then v1 */
 static const char *const CGROUP_MEMORY[] = {"/sys/fs/cgroup/memory.current",
@@ -130,6 +162,10 @@ static void *sampler_main(void *arg) {
     }
     if (S.stopping) break;
     take_sample();
+    if (S.nudging && since_start() >= S.next_nudge) {
+      pthread_kill(S.lua_thread, SIGWINCH);
+      while (S.next_nudge <= since_start()) S.next_nudge += S.nudge_every;
+    }
   }
   pthread_mutex_unlock(&S.lock);
   return NULL;
@@ -191,7 +227,21 @@ static int l_start(lua_State *L) {
   return 1;
 }
 
+static void stop_nudging(lua_State *L) {
+  pthread_mutex_lock(&S.lock);
+  int was = S.nudging;
+  S.nudging = 0; /* from here on the thread sends nothing */
+  pthread_mutex_unlock(&S.lock);
+  if (was) sigaction(SIGWINCH, &S.old_winch, NULL);
+  if (S.nudge_ref != LUA_NOREF) {
+    int ref = S.nudge_ref;
+    S.nudge_ref = LUA_NOREF;
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  }
+}
+
 static int l_stop(lua_State *L) {
+  stop_nudging(L);
   if (S.running) {
     pthread_mutex_lock(&S.lock);
     S.stopping = 1;
@@ -210,13 +260,45 @@ static int l_stop(lua_State *L) {
   return 1;
 }
 
+static int l_nudge(lua_State *L) {
+  double every = luaL_checknumber(L, 1);
+  struct sigaction sa;
+  stop_nudging(L);
+  if (every <= 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (!S.running) {
+    lua_pushnil(L);
+    lua_pushstring(L, "the sampler is not running");
+    return 2;
+  }
+  lua_pushvalue(L, 2);
+  S.nudge_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_nudge;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGWINCH, &sa, &S.old_winch);
+  pthread_mutex_lock(&S.lock);
+  S.lua_thread = pthread_self();
+  S.nudge_every = every;
+  S.next_nudge = since_start() + every;
+  S.nudging = 1;
+  pthread_mutex_unlock(&S.lock);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int l_now(lua_State *L) {
   lua_pushnumber(L, since_start());
   return 1;
 }
 
 int luaopen_ljprof_sampler(lua_State *L) {
-  static const luaL_Reg api[] = {{"start", l_start}, {"stop", l_stop}, {"now", l_now}, {NULL, NULL}};
+  static const luaL_Reg api[] = {{"start", l_start}, {"stop", l_stop}, {"now", l_now}, {"nudge", l_nudge},
+                                    {NULL, NULL}};
   if (S.t0.tv_sec == 0 && S.t0.tv_nsec == 0) {
     pthread_condattr_t attr;
     clock_gettime(CLOCK_MONOTONIC, &S.t0);

@@ -4,38 +4,46 @@ return function(ctx)
   local out, record, now, enabled = ctx.out, ctx.record, ctx.now, ctx.enabled
 
   -- memprof windows: memprof's events carry no time, so the harness puts
-  -- markers in its stream. A function of its own chunk ("=ljprof_marker"), kept
-  -- out of the JIT, allocates one table: an ALLOC event with a site no target
-  -- has, and the harness logs each marker's time ("window N"). It is called
-  -- from a jit.profile callback, which runs at the VM's next safe point, so
-  -- markers arrive while compiled loops run too. jit.profile's timer counts CPU
-  -- time (ITIMER_PROF): it ticks every 1 ms of CPU and a marker is made when
-  -- the wall clock has passed the next window boundary, so a mostly idle target
-  -- (a bot waiting in select) gets its markers about on time as well. A target
-  -- blocked in C gets its marker when it returns. sysprof uses the same signal
-  -- (SIGPROF): with sysprof on, there are no timed markers.
+  -- markers in its stream. A function of its own chunk ("=ljprof_marker"),
+  -- kept out of the JIT, allocates one table: an ALLOC event with a site no
+  -- target has, and the harness logs each marker's time ("window N"). A marker
+  -- is made at the first tick after a wall-clock window boundary. Ticks come
+  -- from two places:
+  -- - jit.profile every 1 ms of CPU time: its callback runs at the VM's next
+  --   safe point, inside compiled loops too, so a busy target gets its markers;
+  -- - the sampler thread (ljprof_sampler.nudge) at each boundary of wall time,
+  --   through a one-shot hook: a target that mostly waits (a bot in select)
+  --   gets its markers on time too. It needs the sampler (gc or metrics on).
+  -- A target blocked in C gets its marker when it returns. sysprof uses
+  -- jit.profile's signal (SIGPROF): with sysprof on, only nudges make markers.
   local marker = assert(load("return function() return {} end", "=ljprof_marker"))()
   jit.off(marker)
-  local windows_on = false
+  local ticking, nudging = false, false
+  local has_sampler, sampler = pcall(require, "ljprof_sampler")
 
   local function start_windows(seconds)
-    local has_profile, profile = pcall(require, "jit.profile")
-    if not seconds or seconds <= 0 or not has_profile or enabled.sysprof then return end
+    if not seconds or seconds <= 0 then return end
     local n, next_at = 0, now() + seconds
-    profile.start("i1", function()
+    local function tick()
       local t = now()
       if t < next_at then return end
       n = n + 1
       marker()
       record("window", n)
       next_at = next_at + seconds * math.max(1, math.floor((t - next_at) / seconds) + 1)
-    end)
-    windows_on = true
+    end
+    local has_profile, profile = pcall(require, "jit.profile")
+    if has_profile and not enabled.sysprof then
+      profile.start("i1", tick)
+      ticking = true
+    end
+    nudging = has_sampler and sampler.nudge(seconds, tick) or false
   end
 
   local function stop_windows()
-    if windows_on then require("jit.profile").stop() end
-    windows_on = false
+    if nudging then sampler.nudge(0) end
+    if ticking then require("jit.profile").stop() end
+    ticking, nudging = false, false
   end
 
   return {
