@@ -54,6 +54,7 @@ LUAROCKS_SOURCES = ("source", "debian", "none")
 # Rocks that Debian packages for the Lua 5.1 ABI (which LuaJIT loads), for
 # recipes with `luarocks: {from: debian}`; checked against bookworm.
 DEBIAN_ROCK_PACKAGES = {
+    "argparse": "lua-argparse",
     "copas": "lua-copas",
     "coxpcall": "lua-coxpcall",
     "dkjson": "lua-dkjson",

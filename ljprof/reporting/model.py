@@ -11,6 +11,7 @@ any profiler by name.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,15 +38,16 @@ class SourceLines:
     """
 
     files: Mapping[str, Sequence[str]]
+    cwd: str = "."  # where the target ran, relative to its folder: chunk names are relative to it
 
     @classmethod
-    def from_folder(cls, folder: Path) -> SourceLines:
+    def from_folder(cls, folder: Path, cwd: str = ".") -> SourceLines:
         files: dict[str, list[str]] = {}
         if folder.is_dir():
             for path in sorted(folder.rglob("*.lua")):
                 files[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8",
                                                                             errors="replace").splitlines()
-        return cls(files)
+        return cls(files, cwd)
 
     def line(self, file: str | None, number: int | None) -> str | None:
         """The source line (stripped) of a chunk name's file, or None when it was not kept."""
@@ -57,8 +59,8 @@ class SourceLines:
             file = file[len(TARGET_PREFIX):]
         elif file.startswith("/"):
             file = file[1:]
-        if file.startswith("./"):
-            file = file[2:]
+        else:  # relative to where the target ran
+            file = posixpath.normpath(posixpath.join(self.cwd, file))
         lines = self.files.get(file)
         if lines is None or not 0 < number <= len(lines):
             return None
@@ -108,7 +110,7 @@ class RunDir:
         return str(self.manifest.get("run_id", self.path.name))
 
     def sources(self) -> SourceLines:
-        return SourceLines.from_folder(self.path / "sources")
+        return SourceLines.from_folder(self.path / "sources", str(self.manifest.get("cwd", ".")))
 
     def events(self) -> list[Json]:
         """The harness's timeline: begin, start/stop of profilers, marks, end (t on the harness clock)."""

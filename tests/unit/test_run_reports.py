@@ -251,3 +251,15 @@ def test_every_fixture_renders_a_chart_that_fits(name: str, tmp_path: Path) -> N
     assert html.count("<script") == 2  # the chart's data and timeline.js, inline
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
     assert len(html.encode()) < 300 * 1024
+
+
+def test_source_lines_resolve_chunk_names_relative_to_the_runs_cwd() -> None:
+    from ljprof.reporting.model import SourceLines
+
+    lines = SourceLines({"src/luacheck/standards.lua": ["local a", "def.fields[field_name] = {}"],
+                         "usr/share/lua/5.1/argparse.lua": ["return 1"], "bin/luacheck.lua": ["x"]}, cwd="src")
+    assert lines.line("@./luacheck/standards.lua", 2) == "def.fields[field_name] = {}"
+    assert lines.line("@../bin/luacheck.lua", 1) == "x"
+    assert lines.line("@/usr/share/lua/5.1/argparse.lua", 1) == "return 1"
+    assert lines.line("@/ljprof/target/src/luacheck/standards.lua", 1) == "local a"
+    assert lines.line("@./luacheck/standards.lua", 3) is None
