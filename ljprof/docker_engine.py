@@ -109,6 +109,21 @@ def build_image(
     step: BuildStep | None = None
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     image_id = ""
+    pending = ""  # the engine splits its output anywhere, even inside a line: lines end at a newline
+
+    def take(line: str) -> None:
+        nonlocal step
+        line = _COLOUR.sub("", line).rstrip()
+        log.write(line + "\n")
+        match = _STEP.match(line)
+        if match:
+            step = BuildStep(int(match[1]), int(match[2]), match[3])
+            tail.clear()
+            listener.step(step)
+        elif line and not _CLEANUP.match(line):
+            tail.append(line)
+            listener.line(line)
+
     with tempfile.TemporaryFile() as context:
         write_context_tar(plan, context)
         context.seek(0)
@@ -126,6 +141,9 @@ def build_image(
         try:
             for event in _events(stream):
                 if "error" in event:
+                    if pending:
+                        take(pending)
+                        pending = ""
                     message = str(event["error"]).strip()
                     log.write(f"ERROR: {message}\n")
                     where = f"step {step.index}/{step.total}: {step.instruction}" if step else "before the first step"
@@ -135,18 +153,14 @@ def build_image(
                     )
                 if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
                     image_id = event["aux"]["ID"]
-                text = event.get("stream") or event.get("status") or ""
-                for raw in str(text).splitlines():
-                    line = _COLOUR.sub("", raw).rstrip()
-                    log.write(line + "\n")
-                    match = _STEP.match(line)
-                    if match:
-                        step = BuildStep(int(match[1]), int(match[2]), match[3])
-                        tail.clear()
-                        listener.step(step)
-                    elif line and not _CLEANUP.match(line):
-                        tail.append(line)
-                        listener.line(line)
+                if event.get("stream"):
+                    *lines, pending = (pending + str(event["stream"])).split("\n")
+                    for line in lines:
+                        take(line)
+                elif event.get("status"):  # a whole line each (pull progress)
+                    take(str(event["status"]))
+            if pending:
+                take(pending)
         finally:
             log.flush()
     if not image_id:

@@ -55,3 +55,23 @@ def test_a_failed_step_ends_with_its_own_last_lines_without_the_builders_noise()
         "ljprof fix 'x' does not apply\n"
         "  hint: leave 'x' out")
     assert "\x1b" not in log.getvalue()
+
+
+def test_a_line_the_engine_sends_in_pieces_is_one_line() -> None:
+    plan = plan_build(load_config(REPO / "profiles.yml").images["default"], Overrides())
+    events = [
+        {"stream": "Step 7/30 : RUN sh /usr/local/lib/ljprof/build/install-packages.sh\n"},
+        {"stream": "Reading package lists...\n"},
+        # as apt's coloured "E:" arrives from the classic builder: three events, one line
+        {"stream": "\x1b[91mE"}, {"stream": "\x1b[0m: "}, {"stream": "Unable to locate package nope\n"},
+        {"stream": "no newline at the end"},
+        {"error": "The command '/bin/sh -c sh x' returned a non-zero code: 100"},
+    ]
+    with pytest.raises(BuildFailed) as info:
+        docker_engine.build_image(FakeClient(events), plan, docker_engine.BuildListener(),  # type: ignore[arg-type]
+                                  io.StringIO())
+    assert str(info.value).endswith(
+        "--- last 3 lines of that step's output ---\n"
+        "Reading package lists...\n"
+        "E: Unable to locate package nope\n"
+        "no newline at the end")
