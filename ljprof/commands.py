@@ -307,7 +307,7 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
               f"({limit}, hard timeout {chosen.timeout:g}s; profilers: {', '.join(sorted(chosen.profilers))})\n")
     out.flush()
     image_info = {"tag": outcome.tag, "id": outcome.image_id, "recipe": recipe, "luajit": facts["luajit"],
-                  "features": facts["features"]}
+                  "features": facts["features"], "fixes": facts.get("fixes", [])}
     result = runner.run(client, plan, image_info, reports_dir, started)
     out.write(format_run(result))
     report(result.run_dir, out)

@@ -73,6 +73,7 @@ class IndexPage:
             ("command", " ".join(str(a) for a in m.get("command", [])) or "?"),
             ("image", f"{image.get('tag', '?')} (recipe {image.get('recipe', '?')})"),
             ("LuaJIT", f"{luajit.get('version', '?')}, commit {luajit.get('commit') or 'unknown'}"),
+            ("fixes", ", ".join(f["name"] for f in image.get("fixes", []) if f.get("applied")) or "none applied"),
             ("started", str(m.get("started", "?")).replace("T", " ")),
             ("duration", format_seconds(float(timings["target_s"])) if "target_s" in timings else "?"),
             ("limits", limits_text(config)),

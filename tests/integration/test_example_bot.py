@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ljprof import commands
+from ljprof.errors import TargetFailed
 from ljprof.profilers import PROFILERS
 from ljprof.reporting.model import RunDir
 
@@ -47,8 +49,9 @@ def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base
     assert m["profilers"]["metrics"]["samples"] >= 45
     leak_line = next(n for n, line in enumerate((REPO / "examples/bot/bot.lua").read_text().splitlines(), 1)
                      if line.endswith("-- LEAK"))
-    lua_sites = [line for line in out.getvalue().splitlines() if " B held  @" in line or "started at @" in line]
-    assert f"@bot.lua:{leak_line}" in lua_sites[0], out.getvalue()
+    printed = out.getvalue()
+    assert f"\nmemprof: @bot.lua:{leak_line} holds " in printed, printed
+    assert "\nLua heap: growing, floor rose from " in printed, printed
     html = (result.run_dir / "memprof.html").read_text()
     first_live_row = html.split("<h2>Live at the end</h2>", 1)[1].split("<tbody>", 2)[1]
     assert f"bot.lua:{leak_line}: for i = 1, #replies do delivered" in first_live_row
@@ -56,3 +59,45 @@ def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base
     assert section.state == "complete"
     assert section.summary_top["memprof"]["top_sites"][0]["location"] == f"@bot.lua:{leak_line}"
     assert section.headline.startswith(f"memprof: @bot.lua:{leak_line} holds "), section.headline
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert summary["heap"]["growing"] is True
+    assert summary["memprof"]["top_sites"][0]["location"] == f"@bot.lua:{leak_line}"
+    # the fixes are on by default: no C symbol re-dumps, no 8 MiB buffer on the Lua heap
+    assert [f["name"] for f in m["image"]["fixes"] if f["applied"]] == ["memprof-symtab-redump",
+                                                                        "profiler-stream-buffer"]
+    assert m["profilers"]["memprof"]["size"] < 2_000_000
+
+
+OOM_TARGET = """local kept = {}
+local function leak(i) kept[#kept + 1] = ("x"):rep(1000) .. i end
+local i = 0
+while true do i = i + 1; leak(i) end
+"""
+
+
+@pytest.mark.tarantool
+def test_a_target_killed_by_the_oom_killer_keeps_its_memprof_data(tmp_path: Path, base_image: str,
+                                                                  tarantool_git: GitSource) -> None:
+    environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
+               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "oom.lua").write_text(OOM_TARGET)
+    config = tmp_path / "profiles.yml"
+    config.write_text((REPO / "profiles.yml").read_text().split("\ndefaults:")[0] + """
+profiles:
+  oom:
+    image: offline
+    workdir: t
+    script: oom.lua
+    limits: {memory: 128m}
+    profilers: {gc: {interval: 100ms}, memprof: {start: auto}}
+""")
+    with pytest.raises(TargetFailed) as info:
+        commands.profile(config, "oom", None, {}, environ, io.StringIO(), reports=tmp_path / "reports")
+    summary = json.loads((info.value.run_dir / "summary.json").read_text())
+    assert summary["ending"]["kind"] == "oom"
+    assert summary["profilers"]["memprof"]["state"] == "cut"  # the kill came mid-stream
+    top = summary["memprof"]["top_sites"][0]
+    # the leaking line (or the trace the JIT started at the loop that calls it) holds most of the 128 MiB
+    assert top["location"] in ("@oom.lua:2", "@oom.lua:4"), top
+    assert top["live_bytes"] > 64 * 1024**2, top
