@@ -301,7 +301,8 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
     facts = image_facts(client, outcome.tag, outcome.image_id)
     check_image(chosen, facts, outcome.tag)
     plan = plan_run(chosen, outcome.tag, environ)
-    reports_dir = Path(reports) if reports else Path(config_path).resolve().parent / "reports"
+    # absolute: raw/ is bind-mounted into the container, and the engine takes only absolute paths
+    reports_dir = Path(reports).resolve() if reports else Path(config_path).resolve().parent / "reports"
     limit = f"SIGINT after {chosen.duration:g}s" if chosen.duration is not None else "runs until it ends"
     out.write(f"running profile '{name}': luajit {' '.join([chosen.script, *chosen.args])} "
               f"({limit}, hard timeout {chosen.timeout:g}s; profilers: {', '.join(sorted(chosen.profilers))})\n")

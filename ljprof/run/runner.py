@@ -337,7 +337,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
                         (str(PROFILERS_DIR), PROFILERS_MOUNT), (config_dir, CONFIG_DIR)],
                 # Results go straight to the host: no copy after the run, nothing lost if the engine
                 # or ljprof dies, and a GB-sized profile costs no second copy on disk.
-                writable=[(str(raw), OUT_DIR)],
+                writable=[(str(raw.resolve()), OUT_DIR)],
                 tmpfs=list(TMPFS),
                 network=None if profile.network == "default" else profile.network,
                 memory=profile.limits.memory,

@@ -128,3 +128,13 @@ def test_invoke_report_renders_a_run_again_without_docker(project: Path, environ
     assert (run_dir / "index.html").read_text() == first
     assert f"report: {run_dir / 'index.html'}" in out.getvalue()
     assert json.loads((run_dir / "summary.json").read_text())["heap"]["growing"] is True
+
+
+def test_a_relative_reports_folder_works(project: Path, environ: dict[str, str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """raw/ is bind-mounted into the container: a relative --reports must still give the engine an absolute path."""
+    monkeypatch.chdir(project)
+    with pytest.raises(TargetFailed) as info:  # any run will do; this one is quick
+        commands.profile(Path("profiles.yml"), "broken", None, {}, environ, io.StringIO(), reports="rel-reports")
+    assert info.value.run_dir.parent.parent == project / "rel-reports"
+    assert (info.value.run_dir / "raw" / "stderr.log").read_text().startswith("luajit: broken.lua:1: module")
