@@ -9,7 +9,7 @@ return function(ctx)
   -- target has, and the harness logs each marker's time ("window N"). A marker
   -- is made at the first tick after a wall-clock window boundary. Ticks come
   -- from two places:
-  -- - jit.profile every 1 ms of CPU time: its callback runs at the VM's next
+  -- - jit.profile every 10 ms of CPU time: its callback runs at the VM's next
   --   safe point, inside compiled loops too, so a busy target gets its markers;
   -- - the sampler thread (ljprof_sampler.nudge) at each boundary of wall time,
   --   through a one-shot hook: a target that mostly waits (a bot in select)
@@ -34,7 +34,7 @@ return function(ctx)
     end
     local has_profile, profile = pcall(require, "jit.profile")
     if has_profile and not enabled.sysprof then
-      profile.start("i1", tick)
+      profile.start("i10", tick)
       ticking = true
     end
     nudging = has_sampler and sampler.nudge(seconds, tick) or false
