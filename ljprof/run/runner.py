@@ -153,7 +153,7 @@ def parse_harness_log(path: Path) -> dict[str, Any]:
 
 
 def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, Any],
-                    expected: tuple[int, ...] = (0,), limits: dict[str, Any] | None = None) -> dict[str, Any]:
+                    expected: tuple[int, ...] = (0,), memory_limit: int | None = None) -> dict[str, Any]:
     """How the target ended, from the engine's state, what we sent, and the harness's own word;
     `ok` says whether that counts as success for the profile, `message` says it in words."""
     exit_code = int(state.get("ExitCode", -1))
@@ -181,12 +181,12 @@ def describe_ending(state: dict[str, Any], sup: Supervision, harness: dict[str, 
     else:
         kind = "unknown"
     ending["kind"] = kind
-    ending["ok"], ending["message"] = _judge(kind, ending, sup, expected, limits or {})
+    ending["ok"], ending["message"] = _judge(kind, ending, sup, expected, memory_limit)
     return ending
 
 
 def _judge(kind: str, ending: dict[str, Any], sup: Supervision, expected: tuple[int, ...],
-           limits: dict[str, Any]) -> tuple[bool, str]:
+           memory_limit: int | None) -> tuple[bool, str]:
     """Whether an ending counts as success, and why, in words."""
     end = ending["harness"] or {}
     wanted = ", ".join(map(str, expected))
@@ -210,8 +210,7 @@ def _judge(kind: str, ending: dict[str, Any], sup: Supervision, expected: tuple[
                           "period (profiler files may be cut)")
         return False, f"crashed: killed by {ending['signal']}"
     if kind == "oom":
-        memory = limits.get("memory")
-        at = f" ({memory / 1024**2:g} MiB)" if memory else ""
+        at = f" ({memory_limit / 1024**2:g} MiB)" if memory_limit else ""
         return False, f"killed by the OOM killer at the memory limit{at}"
     if kind == "timeout":
         return False, "killed at the profile's timeout"
@@ -370,7 +369,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
         "cwd": profile.cwd,
         "started": started_at.isoformat(timespec="milliseconds"),
         "ended": ended_at.isoformat(timespec="milliseconds"),
-        "ending": describe_ending(state, sup, harness, profile.exit_codes, redacted_profile(profile)["limits"]),
+        "ending": describe_ending(state, sup, harness, profile.exit_codes, profile.limits.memory),
         "timeline": harness["events"],
         "profilers": {name: PROFILERS[name].assess(raw) for name in sorted(profile.profilers)},
         "files": describe_files(run_dir),

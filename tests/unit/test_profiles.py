@@ -158,7 +158,7 @@ def test_harness_log_and_endings(tmp_path: Path) -> None:
 def ending(code: int, harness_end: dict[str, object] | None, sup: Supervision | None = None,
            expected: tuple[int, ...] = (0,), oom: bool = False) -> tuple[str, bool, str]:
     e = describe_ending({"ExitCode": code, "OOMKilled": oom}, sup or Supervision(),
-                        {"events": [], "end": harness_end}, expected, {"memory": 256 * 1024**2})
+                        {"events": [], "end": harness_end}, expected, 256 * 1024**2)
     return e["kind"], e["ok"], e["message"]
 
 
