@@ -10,17 +10,22 @@ rule on its own, and the windows' times from a run's timeline.
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pytest
 
+from ljprof import commands
 from ljprof.profilers.memprof import MemprofProfile, available_decoders, findings, parse_stream
 from ljprof.profilers.memprof.build import build_profile
 from ljprof.profilers.memprof.decoder import decode_stream
 from ljprof.profilers.memprof.model import LiveSite, SiteWindow, Windows
+from ljprof.profilers.memprof.section import memprof_section
 from ljprof.profilers.memprof.windows import WindowTimes, growing, live_at_ends, warmup_windows, window_times
+from ljprof.reporting.model import RunDir, Section
 from tests.unit.test_memprof_live import LUA, at, stream
 from tests.unit.test_memprof_parse import reference_windows, windows_outcome
-from tests.unit.test_memprof_reference import fixture_bytes
+from tests.unit.test_memprof_reference import FIXTURES, fixture_bytes
 
 DECODERS = list(available_decoders())
 MARKER_PROTO = 0x7000
@@ -263,3 +268,120 @@ def test_the_windows_in_json() -> None:
     assert leak["windows"][0] == {"window": 1, "allocated_chunks": 11, "allocated_bytes": 584, "live_bytes": 520,
                                   "still_live_chunks": 8, "still_live_bytes": 448}
     assert next(s for s in data["sites"] if s["location"]["text"] == "=ljprof_marker:1")["marker"] is True
+
+
+# -- the reports -----------------------------------------------------------------------------------
+
+WINDOWS_LUA = """\
+-- A start-up cache (line 7), a steady leak (line 8) and garbage (line 9),
+-- with a marker between phases, as ljprof's harness puts them in the stream.
+jit.off()
+local marker = assert(load("return function() return {} end", "=ljprof_marker"))()
+local cache, leak = {}, {}
+local fill, keep, churn
+function fill(i) cache[i] = { i, i } end
+function keep(n) leak[#leak + 1] = { n } end
+function churn(n) local t = {} for j = 1, n do t[j] = { j } end return #t end
+"""
+
+
+def windows_run(tmp_path: Path, *, marks: int = 9) -> RunDir:
+    """A run directory holding windows.bin, its source, and a timeline with `marks` "window N" lines."""
+    folder = tmp_path / "run"
+    (folder / "raw").mkdir(parents=True)
+    (folder / "sources").mkdir()
+    (folder / "raw" / "memprof.bin").write_bytes(fixture_bytes("windows.bin"))
+    (folder / "sources" / "windows.lua").write_text(WINDOWS_LUA)
+    events = [{"event": "begin", "t": 0.0001, "detail": "windows.lua"},
+              {"event": "start", "t": 0.002, "detail": "memprof"}]
+    events += [{"event": "window", "t": round(0.002 + 0.5 * n, 3), "detail": str(n)} for n in range(1, marks + 1)]
+    events += [{"event": "stop", "t": 4.75, "detail": "memprof"}, {"event": "end", "t": 4.8, "detail": "ok"}]
+    manifest = {"profile": "windows", "run_id": "r1", "command": ["luajit", "windows.lua"], "timeline": events}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return RunDir.load(folder)
+
+
+def page(section: Section, name: str) -> str:
+    out = io.StringIO()
+    next(p for p in section.pages if p.name == name).render(out)
+    return out.getvalue()
+
+
+def test_the_section_marks_the_growing_site(tmp_path: Path) -> None:
+    section = memprof_section(windows_run(tmp_path))
+    assert section.headline == (
+        "memprof: @windows.lua:7 holds 6.5 KB live (101 chunks) — windows.lua:7 "
+        "`function fill(i) cache[i] = { i, i } end`; growing: @windows.lua:8 (4.0 KB live)")
+    top = section.summary_top["memprof"]["top_sites"]
+    assert [(s["location"], s["live_bytes"], s["growing"]) for s in top] == [
+        ("@windows.lua:7", 6632, False), ("@windows.lua:8", 4104, True)]
+    assert section.summary["windows"] == 10
+    assert section.summary["sites"] == 3  # the markers' row is not one of them
+    assert section.console == (
+        "memprof: still live at the end (top 2 sites):",
+        "    6.5 KB in    101 chunks (peak 6.5 KB)  @windows.lua:7  function fill(i) cache[i] = { i, i } end",
+        "    4.0 KB in     65 chunks (peak 4.0 KB)  @windows.lua:8 (growing)  "
+        "function keep(n) leak[#leak + 1] = { n } end",
+        "memprof: growing over 10 time windows: @windows.lua:8 (4.0 KB)",
+        "memprof: 9 time-window markers of ljprof's harness (=ljprof_marker:1, 288 B allocated) not shown",
+    )
+    assert '<code>@windows.lua:8</code> <strong style="color:#cf222e">growing</strong>' in section.html
+    assert "| `@windows.lua:8` growing | 4.0 KB |" in section.markdown
+    assert "Growing over 10 time windows: @windows.lua:8 (4.0 KB)." in section.markdown
+
+
+def test_the_page_plots_the_top_sites_over_the_windows_times(tmp_path: Path) -> None:
+    section = memprof_section(windows_run(tmp_path))
+    html = page(section, "memprof.html")
+    assert "<h2>Live over time</h2>" in html
+    assert "from\n0.0 s to 4.8 s (4.7 s) on the harness's clock" in html
+    assert html.count("<figure") == 3 and html.count('<figure class="growing">') == 1
+    assert html.count("<polyline") == 3 and "=ljprof_marker" not in html.split("<h2>Heap summary")[0].replace(
+        "=ljprof_marker:1, 288 B allocated", "")
+    # The leak's plot: 11 points (the start, then each window's end), its dots' tooltips with times.
+    leak = html.split('<figure class="growing">')[1].split("</figure>")[0]
+    assert "<code>@windows.lua:8</code>" in leak
+    assert "4.0 KB live at the end; +4.0 KB after the warm-up, up in 8 of 9 windows" in leak
+    assert len(leak.split('points="')[1].split('"')[0].split()) == 11
+    assert "<title>0.5-1.0 s: 520 B live at its end</title>" in leak
+    assert ">0.0 s</text>" in leak and ">4.8 s</text>" in leak
+    data = json.loads(page(section, "memprof.json"))
+    assert data["windows"]["times"] == {"start": 0.002, "ends": [0.502, 1.002, 1.502, 2.002, 2.502, 3.002, 3.502,
+                                                                  4.002, 4.502, 4.75]}
+    # The parser's text is untouched: the markers are in it, as the peer prints them.
+    assert page(section, "memprof.txt") == (FIXTURES / "windows.bin.txt").read_text()
+
+
+def test_without_the_window_lines_the_page_numbers_the_windows(tmp_path: Path) -> None:
+    section = memprof_section(windows_run(tmp_path, marks=3))  # the timeline lacks markers 4 to 9
+    html = page(section, "memprof.html")
+    assert "(by window number: no times outside a run)" in html
+    assert ">0</text>" in html and ">10</text>" in html
+    assert "<title>window 1: 520 B live at its end</title>" in html
+    assert "times" not in json.loads(page(section, "memprof.json"))["windows"]
+
+
+def test_a_page_rendered_outside_a_run_numbers_the_windows(tmp_path: Path) -> None:
+    out = io.StringIO()
+    html_out = tmp_path / "m.html"
+    commands.memprof_file(FIXTURES / "windows.bin", out, html_out=str(html_out), json_out=str(tmp_path / "m.json"))
+    html = html_out.read_text()
+    assert html.count("<figure") == 3 and "(by window number: no times outside a run)" in html
+    assert json.loads((tmp_path / "m.json").read_text())["windows"] == {"count": 10, "markers": 9, "stride": 1}
+    assert out.getvalue() == (FIXTURES / "windows.bin.txt").read_text()
+
+
+def test_no_markers_say_no_time_windows_where_the_plot_would_be(tmp_path: Path) -> None:
+    out = io.StringIO()
+    html_out = tmp_path / "leak.html"
+    commands.memprof_file(FIXTURES / "leak.bin", out, html_out=str(html_out))
+    html = html_out.read_text()
+    after = html.split("<h2>Live over time</h2>")[1].split("<h2>")[0]
+    assert "<p class=\"note\">No time windows: the stream has no markers" in after and "<svg" not in after
+    run = windows_run(tmp_path)
+    (run.raw / "memprof.bin").write_bytes(fixture_bytes("leak.bin"))
+    section = memprof_section(run)
+    assert section.summary["windows"] == 1
+    assert section.summary_top["memprof"]["top_sites"][0]["growing"] is None
+    assert "memprof: no time windows (no markers in the stream): growth over time not measured" in section.console
+    assert "No time windows (no markers in the stream)" in section.html
