@@ -37,7 +37,7 @@ from ljprof.profilers.memprof.model import (
     SymbolStats,
     Windows,
 )
-from ljprof.reporting.model import HARNESS_PREFIX
+from ljprof.reporting.model import HARNESS_PREFIXES
 
 HARNESS_LIBRARY = "ljprof_"  # the harness's C module, ljprof_sampler.so
 MARKER_SOURCE = fmt.MARKER_CHUNK.decode()
@@ -198,7 +198,7 @@ def _live_sites(raw: RawResult, namer: _Namer) -> tuple[LiveSite, ...]:
                 label = clocation.name
             row_parts.append(LivePart(clocation, label, _stats(cowner)))
         row_parts.sort(key=lambda part: _order(part.stats, part.label))
-        harness = (location.file or "").startswith(HARNESS_PREFIX) or (location.library or "").startswith(
+        harness = (location.file or "").startswith(HARNESS_PREFIXES) or (location.library or "").startswith(
             HARNESS_LIBRARY)
         marker = location.kind == "lua" and location.source == MARKER_SOURCE and location.line == fmt.MARKER_LINE
         windows = tuple(cells[group])

@@ -4,7 +4,8 @@ The HTML page, the JSON report and the run's section (console, index.html,
 summary.md, summary.json) show the same rows and the same warnings:
 
 - the rows a user sees: `MemprofProfile.sites` without ljprof's harness
-  (its Lua code under /ljprof/harness/ and its C module) and the harness's
+  (its Lua code under /ljprof/harness/, each profiler's harness.lua under
+  /ljprof/profilers/, and its C module) and the harness's
   time-window markers, each counted apart in a footnote; most bytes still
   live at the end first;
 - a warning when the file was cut, and one when symbol tables make up most of
@@ -46,8 +47,9 @@ class Hidden:
     def note(self) -> str:
         if not self.sites:
             return ""
-        return (f"{self.sites} site{'s' if self.sites != 1 else ''} in ljprof's own harness (/ljprof/harness/) "
-                f"not shown: {human_bytes(self.live_bytes)} live in {self.live_chunks} chunks")
+        return (f"{self.sites} site{'s' if self.sites != 1 else ''} in ljprof's own harness "
+                f"(/ljprof/harness/, /ljprof/profilers/) not shown: {human_bytes(self.live_bytes)} live in "
+                f"{self.live_chunks} chunks")
 
 
 def visible_sites(profile: MemprofProfile) -> list[LiveSite]:

@@ -226,8 +226,8 @@ class LiveSite:
     """A row of ljprof's view: a Lua line (with the traces that start at it), a C function, INTERNAL.
 
     `location.name` is how the reports print it ("@bot.lua:68", "cjson.so+0x1a2b").
-    `harness` marks ljprof's own code (chunks under /ljprof/harness/, its C
-    module), `marker` the harness's time-window markers ("=ljprof_marker":1):
+    `harness` marks ljprof's own code (chunks under /ljprof/harness/ and
+    /ljprof/profilers/, its C module), `marker` the harness's time-window markers ("=ljprof_marker":1):
     the reports leave both out of the user's view and count them apart.
     `windows`: its events per time window; `growing`: whether its live bytes
     keep rising from window to window (windows.py; None: too few windows).

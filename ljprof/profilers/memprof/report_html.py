@@ -28,7 +28,7 @@ from ljprof.profilers.memprof.windows import (
     live_at_ends,
     warmup_windows,
 )
-from ljprof.reporting.model import HARNESS_PREFIX, SourceLines
+from ljprof.reporting.model import HARNESS_PREFIXES, SourceLines
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOT_SITES = 8  # the top sites plotted over time; growing sites below them are plotted too
@@ -39,7 +39,7 @@ PLOT_DOTS = 64  # a dot with a tooltip per window up to this many windows
 
 
 def _kind(location: Location) -> str:
-    if location.file is not None and location.file.startswith(HARNESS_PREFIX):
+    if location.file is not None and location.file.startswith(HARNESS_PREFIXES):
         return "ljprof"
     return {"lua": "lua", "trace": "trace", "c": "C", "internal": "VM"}.get(location.kind, location.kind)
 
