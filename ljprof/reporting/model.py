@@ -25,6 +25,8 @@ Json = dict[str, Any]
 STATES = ("complete", "cut", "empty", "crashed", "absent")
 
 HARNESS_PREFIX = "/ljprof/harness/"  # ljprof's own Lua code in the container
+PROFILERS_PREFIX = "/ljprof/profilers/"  # each profiler's part of the harness (its harness.lua)
+HARNESS_PREFIXES = (HARNESS_PREFIX, PROFILERS_PREFIX)  # all of ljprof's Lua code in the container
 TARGET_PREFIX = "/ljprof/target/"  # where the target's folder is mounted
 
 

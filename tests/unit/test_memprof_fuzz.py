@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from ljprof.profilers.memprof import available_decoders
 from ljprof.profilers.memprof.decoder import decode_stream
-from tests.unit.test_memprof_parse import outcome, owners_outcome, reference_outcome, reference_owners
+from tests.unit.test_memprof_parse import (
+    outcome,
+    owners_outcome,
+    reference_outcome,
+    reference_owners,
+    reference_windows,
+    windows_outcome,
+)
 from tests.unit.test_memprof_reference import Reader, fixture_bytes
 
 DECODERS = list(available_decoders())
@@ -35,15 +42,19 @@ def watchdog() -> Iterator[None]:
     faulthandler.cancel_dump_traceback_later()
 
 
-def check(data: bytes, chunk_size: int | None = None) -> None:
+def check(data: bytes, chunk_size: int | None = None, max_windows: tuple[int, ...] = (512, 2)) -> None:
     expected = reference_outcome(data)
     owners = reference_owners(data)
+    windows = {m: reference_windows(data, m) for m in max_windows}
     for decoder in DECODERS:
         assert outcome(data, decoder) == expected, decoder
         assert owners_outcome(data, decoder) == owners, decoder
+        for m in max_windows:
+            assert windows_outcome(data, decoder, max_windows=m) == windows[m], (decoder, m)
         if chunk_size is not None:
             assert outcome(data, decoder, chunk_size) == expected, (decoder, chunk_size)
             assert owners_outcome(data, decoder, chunk_size) == owners, (decoder, chunk_size)
+            assert windows_outcome(data, decoder, chunk_size) == windows[max_windows[0]], (decoder, chunk_size)
     if "c" in DECODERS and expected != "rejected":
         c = decode_stream(io.BytesIO(data), "x", decoder="c")
         py = decode_stream(io.BytesIO(data), "x", decoder="python")
@@ -73,7 +84,7 @@ U64 = 2**64 - 1
 ADDRS = [0x10, 0x20, 0x30, 0x40, U64 - 15]
 PROTOS = [0, 0x1000, 0x2000, 0x3000]
 CSYMS = [0, 0x5000, 0x5100, 0x6000, U64]
-CHUNKS = [b"@a.lua", b"@b.lua", b"x = 1\ny = 2\n", b"\xff\xfe", b"", b"@a.lua\n\n"]
+CHUNKS = [b"@a.lua", b"@b.lua", b"x = 1\ny = 2\n", b"\xff\xfe", b"", b"@a.lua\n\n", b"=ljprof_marker"]
 NAMES = [b"malloc", b"free", b"f", b""]
 sizes = st.one_of(st.integers(0, 300), st.sampled_from([2**63, U64]))
 lines = st.one_of(st.integers(0, 5), st.just(U64))
@@ -167,6 +178,37 @@ def repeated_runs(draw: st.DrawFn) -> bytes:
     return out
 
 
+MARKER_PROTO = 0x7000
+MARKER = ("alloc", ("lua", MARKER_PROTO, 1))
+
+
+@st.composite
+def windowed(draw: st.DrawFn) -> bytes:
+    """Streams with many markers (the harness's: an alloc at "=ljprof_marker":1), to merge windows.
+
+    The marker's function is in the symbol table or announced mid-stream; the
+    other events free, move and allocate chunks across windows.
+    """
+    marker_sym = ("lua", MARKER_PROTO, b"=ljprof_marker", 1)
+    symtab = draw(st.lists(symbols, max_size=4))
+    announced = draw(st.booleans())
+    if not announced:
+        symtab.append(marker_sym)
+    out = b"ljs\x03\x00\x00\x00"
+    out += b"".join(encode_symbol(sym, SYMTAB_HEADERS[str(sym[0])]) for sym in symtab)
+    out += b"\x80ljm\x03\x00\x00\x00"
+    if announced:
+        out += encode_symbol(marker_sym, EVENT_SYMBOL_HEADERS["lua"])
+    for _ in range(draw(st.integers(0, 40))):
+        if draw(st.integers(0, 2)) == 0:
+            out += encode_event((*MARKER, draw(st.sampled_from(ADDRS)), draw(st.integers(0, 64))))
+        else:
+            out += encode_event(draw(events))
+    if draw(st.booleans()):
+        out += b"\x80"
+    return out
+
+
 def compact(data: bytes, keep_c: int = 16) -> bytes:
     """A fixture with most of its C symbols left out of the symbol table, to fuzz faster."""
     r = Reader(data)
@@ -226,6 +268,18 @@ def mutations(draw: st.DrawFn, base: bytes, start: int = 0) -> bytes:
         elif pos < len(data):
             del data[pos:pos + draw(st.integers(1, 12))]
     return bytes(data)
+
+
+@FUZZ
+@given(data=windowed(), chunk_size=chunk_sizes)
+def test_windows_merged_two_by_two(data: bytes, chunk_size: int) -> None:
+    check(data, chunk_size, max_windows=(512, 2, 3, 4, 7))
+
+
+@FUZZ
+@given(data=windowed(), cut=st.integers(0, 10_000))
+def test_windows_cut_anywhere(data: bytes, cut: int) -> None:
+    check(data[: cut % (len(data) + 1)], chunk_size=3, max_windows=(512, 3))
 
 
 @FUZZ

@@ -44,6 +44,7 @@ def row(profile: MemprofProfile, name: str) -> LiveSite:
 
 
 LUA = [("lua", PROTO, b"@app.lua", 1), ("lua", HARNESS_PROTO, b"@/ljprof/harness/run.lua", 1)]
+PROFILER_HARNESS_PROTO = 0x3100  # a profiler's part of the harness (ljprof/profilers/memprof/harness.lua)
 
 
 def at(line: int) -> tuple[object, ...]:
@@ -139,10 +140,13 @@ def test_a_trace_whose_start_is_unknown_is_a_row_of_its_own() -> None:
 
 
 def test_the_harness_frames_are_marked() -> None:
-    data = stream(LUA, [("alloc", ("lua", HARNESS_PROTO, 140), 0x10, 877), ("alloc", at(3), 0x20, 5)])
+    syms = [*LUA, ("lua", PROFILER_HARNESS_PROTO, b"@/ljprof/profilers/memprof/harness.lua", 1)]
+    data = stream(syms, [("alloc", ("lua", HARNESS_PROTO, 140), 0x10, 877), ("alloc", at(3), 0x20, 5),
+                         ("alloc", ("lua", PROFILER_HARNESS_PROTO, 25), 0x30, 3)])
     for p in profiles(data):
         assert [(s.location.name, s.harness) for s in p.sites] == [
-            ("@/ljprof/harness/run.lua:140", True), ("@app.lua:3", False)]
+            ("@/ljprof/harness/run.lua:140", True), ("@app.lua:3", False),
+            ("@/ljprof/profilers/memprof/harness.lua:25", True)]
 
 
 # -- C functions by library and offset -------------------------------------------------------------

@@ -19,6 +19,7 @@ from tests.unit.test_memprof_reference import (
     HeaderError,
     canonical,
     canonical_owners,
+    canonical_windows,
     fixture_bytes,
     reference_decode,
 )
@@ -72,34 +73,60 @@ def outcome(data: bytes, decoder: str, chunk_size: int | None = None) -> object:
     return model_canonical(profile)
 
 
+def owner_key(raw: RawResult, loc: int, level: int) -> tuple[object, ...]:
+    """The comp (level 0) or group (1) of a decoder's loc, keyed as the reference keys it (see owners_of)."""
+    site, rkind, a, b, c, d = raw.locs[loc][:6]
+    k = fmt.owner_keys((rkind, a, b, c, d), raw.sites[site])[level]
+    kind = k[0]
+    if kind == fmt.OWNER_INTERNAL:
+        return ("internal",)
+    if kind == fmt.OWNER_LUA:
+        return ("line", raw.chunks[k[1]], k[2])
+    if kind == fmt.OWNER_C:
+        return ("c", k[1])
+    if kind == fmt.OWNER_TRACE:
+        return ("trace", k[1])
+    if kind == fmt.OWNER_TRACE_LUA:
+        return ("trace", k[1], raw.chunks[k[2]], k[3])
+    return ("trace at", k[1], k[2], k[3])
+
+
 def raw_owners(raw: RawResult) -> dict[str, object]:
     """A decoder's owners of live memory, keyed as the reference keys them (see owners_of)."""
-
-    def key(loc: int, level: int) -> tuple[object, ...]:
-        site, rkind, a, b, c, d = raw.locs[loc][:6]
-        k = fmt.owner_keys((rkind, a, b, c, d), raw.sites[site])[level]
-        kind = k[0]
-        if kind == fmt.OWNER_INTERNAL:
-            return ("internal",)
-        if kind == fmt.OWNER_LUA:
-            return ("line", raw.chunks[k[1]], k[2])
-        if kind == fmt.OWNER_C:
-            return ("c", k[1])
-        if kind == fmt.OWNER_TRACE:
-            return ("trace", k[1])
-        if kind == fmt.OWNER_TRACE_LUA:
-            return ("trace", k[1], raw.chunks[k[2]], k[3])
-        return ("trace at", k[1], k[2], k[3])
-
     c = raw.counts
     return {
         # An owner of nothing (a site that only freed) is not one.
-        "comps": {key(o[0], 0): o[1:] for o in raw.comps if o[1]},
-        "groups": {key(o[0], 1): o[1:] for o in raw.groups if o[1]},
+        "comps": {owner_key(raw, o[0], 0): o[1:] for o in raw.comps if o[1]},
+        "groups": {owner_key(raw, o[0], 1): o[1:] for o in raw.groups if o[1]},
         "counts": {"unknown_frees": c[fmt.COUNT_UNKNOWN_FREES], "unknown_reallocs": c[fmt.COUNT_UNKNOWN_REALLOCS],
                    "replaced": c[fmt.COUNT_REPLACED], "symbol_bytes": c[fmt.COUNT_SYMBOL_BYTES],
                    "c_runs": c[fmt.COUNT_C_RUNS]},
     }
+
+
+def raw_windows(raw: RawResult) -> dict[str, object]:
+    """A decoder's time windows, keyed as the reference keys them (see canonical_windows)."""
+    return {"windows": raw.windows,
+            "cells": {(owner_key(raw, raw.groups[group][0], 1), window): tuple(rest)
+                      for group, window, *rest in raw.cells}}
+
+
+def windows_outcome(data: bytes, decoder: str, chunk_size: int | None = None,
+                    max_windows: int = fmt.MAX_WINDOWS) -> object:
+    """The time windows a decoder finds in `data` ("rejected" as `outcome`)."""
+    try:
+        raw, _end = decode_stream(io.BytesIO(data), "test.bin", decoder=decoder, max_windows=max_windows,
+                                  **({} if chunk_size is None else {"chunk_size": chunk_size}))
+    except MemprofFormatError:
+        return "rejected"
+    return raw_windows(raw)
+
+
+def reference_windows(data: bytes, max_windows: int = fmt.MAX_WINDOWS) -> object:
+    try:
+        return canonical_windows(reference_decode(data), max_windows)
+    except HeaderError:
+        return "rejected"
 
 
 def owners_outcome(data: bytes, decoder: str, chunk_size: int | None = None) -> object:

@@ -11,7 +11,10 @@ inputs can be compared with ljprof's decoders.
 Besides the parser's tables it follows every chunk by address, as ljprof
 does, and sums per owner (a Lua line, a trace, a C function, INTERNAL; and
 the rows a report shows, a line with the traces that start at it) what is
-live, and the most that was live at once; see `owners_of`.
+live, and the most that was live at once; see `owners_of`. And it splits the
+stream into time windows at the harness's markers (ljprof/profilers/memprof/
+format.py), keeping every window and merging them only at the end (see
+`canonical_windows`), where ljprof's decoders merge them as they go.
 
 The tests in this file check the reference itself against the peer: its text
 report, after ordering ties alike (see `canonical_report`), equals the output
@@ -29,9 +32,12 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "memprof"
+MARKER_CHUNK = b"=ljprof_marker"  # the harness's markers: an allocation at this chunk's line 1
+MARKER_LINE = 1
+MAX_WINDOWS = 512
 
 # Complete fixtures with the peer's output (NAME.bin.txt, .leak-only.txt, .human-readable.txt).
-COMPLETE = ["leak.bin", "loadstring.bin", "traces.bin", "cfunc.bin.xz"]
+COMPLETE = ["leak.bin", "loadstring.bin", "traces.bin", "cfunc.bin.xz", "windows.bin"]
 CUT = ["killed.bin.xz", "symtab-cut.bin"]
 MODES = {"": {}, ".leak-only": {"leak_only": True}, ".human-readable": {"human_readable": True}}
 
@@ -167,6 +173,10 @@ class Reference:
     counts: dict[str, int] = field(default_factory=lambda: {
         "alloc": 0, "realloc": 0, "free": 0, "unknown_frees": 0, "unknown_reallocs": 0, "replaced": 0,
         "symbol_bytes": 0, "c_runs": 0})
+    markers: int = 0  # marker allocations seen: events go to window `markers`
+    chunk_window: dict[int, int] = field(default_factory=dict)  # live chunk -> the window it was placed in
+    # (row key, window) -> [chunks placed, bytes placed, the row's live bytes after its last event there]
+    cells: dict[tuple[OwnerKey, int], list[int]] = field(default_factory=dict)
     ending: str = ""  # "complete", "cut" or "corrupt"
     offset: int = 0  # after the end marker, or where the cut or bad record starts
     trailing: int = 0
@@ -267,6 +277,8 @@ def read_event(r: Reader, ref: Reference) -> bool:
     site = (addr, line, traceno)
     if aevent == 1:
         naddr, nsize = r.uleb(), r.uleb()
+        if traceno == 0 and addr != 0 and ref.symbols.lfunc.get(addr) == MARKER_CHUNK and line == MARKER_LINE:
+            ref.markers += 1  # the harness's marker: the next window starts with it
         loc = ref.symbols.demangle(*site)
         e = ref.events["alloc"].setdefault(site, Event(loc))
         e.num += 1
@@ -329,12 +341,17 @@ def place(ref: Reference, addr: int, size: int, site: tuple[int, int, int], loc:
     ref.heap[addr] = (size, site, loc)
     owners = owners_of(ref.symbols, *site)
     ref.owner_of[addr] = owners
+    ref.chunk_window[addr] = ref.markers
     for table, key in zip(ref.owners, owners, strict=True):
         o = table.setdefault(key, [0, 0, 0, 0, 0])
         o[0] += 1
         o[2] += 1
         o[3] += size
         o[4] = max(o[4], o[3])
+    cell = ref.cells.setdefault((owners[1], ref.markers), [0, 0, 0])
+    cell[0] += 1
+    cell[1] += size
+    cell[2] = ref.owners[1][owners[1]][3]
 
 
 def release(ref: Reference, addr: int) -> bool:
@@ -342,11 +359,14 @@ def release(ref: Reference, addr: int) -> bool:
     chunk = ref.heap.pop(addr, None)
     if chunk is None:
         return False
-    for table, key in zip(ref.owners, ref.owner_of.pop(addr), strict=True):
+    owners = ref.owner_of.pop(addr)
+    del ref.chunk_window[addr]
+    for table, key in zip(ref.owners, owners, strict=True):
         o = table[key]
         o[1] += 1
         o[2] -= 1
         o[3] -= chunk[0]
+    ref.cells.setdefault((owners[1], ref.markers), [0, 0, 0])[2] = ref.owners[1][owners[1]][3]
     return True
 
 
@@ -414,6 +434,30 @@ def canonical_owners(ref: Reference) -> dict[str, object]:
         "counts": {k: ref.counts[k] for k in ("unknown_frees", "unknown_reallocs", "replaced", "symbol_bytes",
                                               "c_runs")},
     }
+
+
+def canonical_windows(ref: Reference, max_windows: int = MAX_WINDOWS) -> dict[str, object]:
+    """The time windows as ljprof's decoders give them (see `raw_windows` in test_memprof_parse).
+
+    The reference keeps one window per marker and merges them here: window i
+    takes markers [i * stride, (i + 1) * stride), for the smallest power of two
+    `stride` that leaves fewer than `max_windows` windows.
+    """
+    stride = 1
+    while ref.markers // stride >= max_windows:
+        stride *= 2
+    cells: dict[tuple[OwnerKey, int], list[int]] = {}
+    for (key, marker), (chunks, size, live) in ref.cells.items():  # each row's cells in window order
+        cell = cells.setdefault((key, marker // stride), [0, 0, 0, 0, 0])
+        cell[0] += chunks
+        cell[1] += size
+        cell[2] = live
+    for addr, (size, _site, _loc) in ref.heap.items():
+        cell = cells[ref.owner_of[addr][1], ref.chunk_window[addr] // stride]
+        cell[3] += 1
+        cell[4] += size
+    return {"windows": (ref.markers, stride, ref.markers // stride + 1),
+            "cells": {key: tuple(cell) for key, cell in cells.items()}}
 
 
 def human_bytes(n: float) -> str:

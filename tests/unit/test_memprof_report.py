@@ -84,7 +84,7 @@ def test_json_report_has_the_same_data_with_sorted_keys() -> None:
     text = out.getvalue()
     data = json.loads(text)
     assert text == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    assert data["complete"] is True and data["cut"] is None and data["format"] == "ljprof-memprof/2"
+    assert data["complete"] is True and data["cut"] is None and data["format"] == "ljprof-memprof/3"
     name = "TRACE [1] started at @traces.lua:4"
     trace_1 = {"kind": "trace", "text": name, "label": name, "source": "@traces.lua", "file": "traces.lua", "line": 4,
                "trace": 1}
@@ -95,10 +95,14 @@ def test_json_report_has_the_same_data_with_sorted_keys() -> None:
         "location": {"kind": "lua", "text": "@traces.lua:4", "label": "@traces.lua:4", "source": "@traces.lua",
                      "file": "traces.lua", "line": 4},
         "live_bytes": 164808, "live_chunks": 2943, "allocs": 2943, "frees": 0, "peak_bytes": 164808,
-        "harness": False, "growing": None,
+        "harness": False, "marker": False, "growing": None,
         "parts": [{"label": "TRACE [1]", "location": trace_1, "live_bytes": 164808, "live_chunks": 2943,
                    "allocs": 2943, "frees": 0, "peak_bytes": 164808}],
+        # No markers: one window, with all of it.
+        "windows": [{"window": 0, "allocated_chunks": 2943, "allocated_bytes": 164808, "live_bytes": 164808,
+                     "still_live_chunks": 2943, "still_live_bytes": 164808}],
     }
+    assert data["windows"] == {"count": 1, "markers": 0, "stride": 1}
     assert data["symbols"] == {"bytes": 123535, "c_runs": 0, "c_runs_repeated": 0, "c_names": 5383,
                                "fraction": round(123535 / 153260, 4)}
     assert [s["location"]["text"] for s in data["allocations"]] == [s.location.text for s in profile.allocations]

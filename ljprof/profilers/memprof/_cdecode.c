@@ -6,7 +6,8 @@
  * State lives in plain C tables: sites (addr, line, trace), the live heap
  * (addr -> size, location), per-site counters and the "overrides" links, the
  * owners of live memory (comps and groups: live now and at most, see
- * format.py), and the runs of C symbol records kept by content (see `Run`).
+ * format.py), the runs of C symbol records kept by content (see `Run`), and
+ * per group the cells of its time windows (see `Cell`).
  * Python objects are made only in result(). Sums of sizes are 128-bit, so
  * nothing wraps even on corrupt input with 64-bit sizes.
  */
@@ -68,6 +69,9 @@ enum {
     OWNER_TRACE_LUA = 5,
     OWNER_TRACE_OTHER = 6
 };
+#define MAX_WINDOWS 512
+#define MARKER_CHUNK "=ljprof_marker"
+#define MARKER_LINE 1
 #define RUN_CACHE_RUNS 64
 #define RUN_CACHE_BYTES ((size_t)16 << 20)
 #define CSYM_HEADER 0x0c
@@ -210,16 +214,23 @@ static int u64map_put(U64Map *m, uint64_t key, uint64_t val)
 /* The live heap: addr -> (size, loc), with deletion (backward shift).       */
 
 /*
- * 16 bytes, four to a cache line. A size that does not fit in 32 bits is
- * kept in the decoder's `big` map and marked BIG_SIZE here (see store_size).
+ * 16 bytes, four to a cache line. `szw` holds the chunk's size in its low
+ * SIZE_BITS bits and the time window it was placed in above them (format.py:
+ * MAX_WINDOWS fits in the WINDOW_BITS left). A size that does not fit is kept
+ * in the decoder's `big` map and marked BIG_SIZE here (see store_size).
  */
-#define BIG_SIZE UINT32_MAX
+#define WINDOW_BITS 9
+#define SIZE_BITS (32 - WINDOW_BITS)
+#define SIZE_MASK ((1u << SIZE_BITS) - 1)
+#define BIG_SIZE SIZE_MASK
 
 typedef struct {
     uint64_t addr;
-    uint32_t size;
+    uint32_t szw;  /* size | window << SIZE_BITS */
     uint32_t loc1; /* loc + 1; 0: an empty slot */
 } HeapSlot;
+
+static inline uint32_t slot_window(const HeapSlot *s) { return s->szw >> SIZE_BITS; }
 
 typedef struct {
     HeapSlot *slots;
@@ -306,7 +317,7 @@ static void heap_delete(Heap *h, HeapSlot *slot)
     h->count--;
 }
 
-static int heap_put(Heap *h, uint64_t addr, uint32_t size, uint32_t loc)
+static int heap_put(Heap *h, uint64_t addr, uint32_t szw, uint32_t loc)
 {
     /* At most half full: linear probing stays short (most lookups miss the cache anyway). */
     if ((h->count + 1) * 2 > h->mask + 1) {
@@ -333,14 +344,14 @@ static int heap_put(Heap *h, uint64_t addr, uint32_t size, uint32_t loc)
     size_t i = heap_home(h, addr);
     while (h->slots[i].loc1) {
         if (h->slots[i].addr == addr) {
-            h->slots[i].size = size;
+            h->slots[i].szw = szw;
             h->slots[i].loc1 = loc + 1;
             return 0;
         }
         i = (i + 1) & h->mask;
     }
     h->slots[i].addr = addr;
-    h->slots[i].size = size;
+    h->slots[i].szw = szw;
     h->slots[i].loc1 = loc + 1;
     h->count++;
     return 0;
@@ -382,13 +393,37 @@ typedef struct {
     uint64_t addr, line;
 } TraceStart;
 
-/* An owner of live memory: a comp or a group (format.py). */
+/*
+ * An owner of live memory: a comp or a group (format.py). A group also counts
+ * what it placed in the current time window (`wchunks`, `wbytes`; `wpend`
+ * when it had an event there): the window's cell, written out when the window
+ * ends (see `Cell`). Kept here, beside the live bytes each event updates
+ * anyway, so that windows cost an event no more memory traffic.
+ */
 typedef struct {
     uint64_t key[4];
     uint32_t first_loc;
-    uint64_t allocs, frees, chunks;
-    u128 live, peak;
+    uint32_t wpend;
+    uint64_t allocs, frees, chunks, wchunks;
+    u128 live, peak, wbytes;
 } Owner;
+
+/*
+ * A group's events in one time window (format.py): chunks and bytes placed
+ * there then, and its live bytes after its last event in the window (so, at
+ * the window's end). A group has cells only for the windows it had events
+ * in, in window order; that of the current window is still in its Owner.
+ */
+typedef struct {
+    u128 bytes, live;
+    uint64_t chunks;
+    uint32_t window;
+} Cell;
+
+typedef struct {
+    Cell *cells;
+    size_t n, cap;
+} Cells;
 
 /* One address's name in a run of C symbols; `seq` orders the records. */
 typedef struct {
@@ -444,6 +479,17 @@ typedef struct {
     Str *cnames; /* distinct */
     size_t ncnames, capcnames;
     IndexTable cname_index;
+
+    /* Time windows (format.py). */
+    Cells *gcells; /* per group */
+    size_t capgcells;
+    uint32_t *wtouched; /* the groups with an event in the current window (room for every group) */
+    size_t nwtouched, capwtouched;
+    uint8_t *loc_marker; /* loc -> 1 when its allocations are markers */
+    size_t caploc_marker;
+    uint32_t marker_chunk1; /* the chunk id of MARKER_CHUNK + 1, once announced */
+    uint64_t markers, stride;
+    uint32_t window, max_windows;
 
     U64Map lfunc;   /* addr -> chunk id + 1 */
     U64Map cfunc;   /* addr -> name id + 1, | CSYM_MULTI when it had other names before */
@@ -618,6 +664,8 @@ static int intern_chunk(Decoder *d, const uint8_t *s, size_t len, uint32_t *out)
         return RES_NOMEM;
     TRY(arena_add(d, s, len, &d->chunks[d->nchunks]));
     uint32_t id = (uint32_t)d->nchunks++;
+    if (len == sizeof(MARKER_CHUNK) - 1 && memcmp(s, MARKER_CHUNK, len) == 0)
+        d->marker_chunk1 = id + 1;
     TRY(itable_grow_if_needed(&d->chunk_index, chunk_home, d));
     i = h & d->chunk_index.mask;
     while (d->chunk_index.slots[i])
@@ -773,6 +821,13 @@ static int intern_owner(Decoder *d, int level, const uint64_t *key, uint32_t loc
         return RES_NOMEM;
     if (grow((void **)&d->owners[level], &d->capowners[level], d->nowners[level] + 1, sizeof(Owner)) < 0)
         return RES_NOMEM;
+    if (level) {
+        size_t old = d->capgcells;
+        if (grow((void **)&d->gcells, &d->capgcells, d->nowners[1] + 1, sizeof(Cells)) < 0 ||
+            grow((void **)&d->wtouched, &d->capwtouched, d->nowners[1] + 1, sizeof(uint32_t)) < 0)
+            return RES_NOMEM;
+        memset(d->gcells + old, 0, (d->capgcells - old) * sizeof(Cells));
+    }
     Owner *o = &d->owners[level][d->nowners[level]];
     memset(o, 0, sizeof *o);
     memcpy(o->key, key, 4 * sizeof(uint64_t));
@@ -846,8 +901,11 @@ static int intern_loc(Decoder *d, const Loc *key, uint32_t *out)
     if (d->nlocs >= UINT32_MAX - 1)
         return RES_NOMEM;
     if (grow((void **)&d->locs, &d->caplocs, d->nlocs + 1, sizeof(Loc)) < 0 ||
-        grow((void **)&d->loc_owner, &d->caploc_owner, 2 * (d->nlocs + 1), sizeof(uint32_t)) < 0)
+        grow((void **)&d->loc_owner, &d->caploc_owner, 2 * (d->nlocs + 1), sizeof(uint32_t)) < 0 ||
+        grow((void **)&d->loc_marker, &d->caploc_marker, d->nlocs + 1, 1) < 0)
         return RES_NOMEM;
+    d->loc_marker[d->nlocs] = key->rkind == RK_LUA && d->marker_chunk1 && key->a == d->marker_chunk1 - 1 &&
+                              d->sites[key->site].line == MARKER_LINE;
     d->locs[d->nlocs] = *key;
     uint32_t id = (uint32_t)d->nlocs++;
     TRY(itable_grow_if_needed(&d->loc_index, loc_home, d));
@@ -1040,26 +1098,37 @@ static size_t prim_home(Decoder *d, uint32_t id)
     return (size_t)prim_hash(p->etype, p->site, p->csite);
 }
 
-/* The size to keep in a HeapSlot for `size`: itself, or BIG_SIZE with the size in d->big. */
+/*
+ * The `szw` to keep in a HeapSlot for a chunk of `size` placed now: the size
+ * itself, or BIG_SIZE with the size in d->big (one entry per address, reused),
+ * and the current window.
+ */
 static int store_size(Decoder *d, uint64_t addr, uint64_t size, uint32_t *out)
 {
+    uint32_t window = d->window << SIZE_BITS;
     if (size < BIG_SIZE) {
-        *out = (uint32_t)size;
+        *out = (uint32_t)size | window;
         return RES_OK;
     }
-    if (grow((void **)&d->bigsizes, &d->capbig, d->nbig + 1, sizeof(uint64_t)) < 0)
-        return RES_NOMEM;
-    d->bigsizes[d->nbig++] = size;
-    if (u64map_put(&d->big, addr, d->nbig) < 0)
-        return RES_NOMEM;
-    *out = BIG_SIZE;
+    uint64_t v = u64map_get(&d->big, addr);
+    if (v) {
+        d->bigsizes[v - 1] = size;
+    } else {
+        if (grow((void **)&d->bigsizes, &d->capbig, d->nbig + 1, sizeof(uint64_t)) < 0)
+            return RES_NOMEM;
+        d->bigsizes[d->nbig++] = size;
+        if (u64map_put(&d->big, addr, d->nbig) < 0)
+            return RES_NOMEM;
+    }
+    *out = BIG_SIZE | window;
     return RES_OK;
 }
 
 static inline uint64_t slot_size(const Decoder *d, const HeapSlot *s)
 {
-    if (s->size != BIG_SIZE)
-        return s->size;
+    uint32_t size = s->szw & SIZE_MASK;
+    if (size != BIG_SIZE)
+        return size;
     return d->bigsizes[u64map_get(&d->big, s->addr) - 1];
 }
 
@@ -1113,7 +1182,18 @@ static int link_chunk(Decoder *d, uint64_t etype, uint32_t site, const HeapSlot 
     return RES_OK;
 }
 
-/* A chunk of `size` bytes now belongs to loc's comp and group. */
+/* The group had an event in the current window. */
+static inline void touch(Decoder *d, Owner *o, uint32_t group)
+{
+    if (!o->wpend) {
+        o->wpend = 1;
+        o->wchunks = 0;
+        o->wbytes = 0;
+        d->wtouched[d->nwtouched++] = group; /* has room: see intern_owner */
+    }
+}
+
+/* A chunk of `size` bytes now belongs to loc's comp and group, placed in the current window. */
 static inline void own(Decoder *d, uint32_t loc, uint64_t size)
 {
     for (int level = 0; level < 2; level++) {
@@ -1124,6 +1204,11 @@ static inline void own(Decoder *d, uint32_t loc, uint64_t size)
         if (o->live > o->peak)
             o->peak = o->live;
     }
+    uint32_t group = d->loc_owner[2 * loc + 1];
+    Owner *g = &d->owners[1][group];
+    touch(d, g, group);
+    g->wchunks++;
+    g->wbytes += size;
 }
 
 /* A chunk is released: freed, reallocated, or replaced by one whose free was never seen. */
@@ -1137,6 +1222,80 @@ static inline void disown(Decoder *d, const HeapSlot *chunk)
         o->chunks--;
         o->live -= size;
     }
+    uint32_t group = d->loc_owner[2 * loc + 1];
+    touch(d, &d->owners[1][group], group);
+}
+
+/* The current window ends: write out the cells of the groups that had events in it. */
+static int end_window(Decoder *d)
+{
+    for (size_t i = 0; i < d->nwtouched; i++) {
+        uint32_t group = d->wtouched[i];
+        Owner *o = &d->owners[1][group];
+        Cells *cs = &d->gcells[group];
+        if (grow((void **)&cs->cells, &cs->cap, cs->n + 1, sizeof(Cell)) < 0)
+            return RES_NOMEM;
+        Cell *c = &cs->cells[cs->n++];
+        c->window = d->window;
+        c->chunks = o->wchunks;
+        c->bytes = o->wbytes;
+        c->live = o->live;
+        o->wpend = 0;
+    }
+    d->nwtouched = 0;
+    return RES_OK;
+}
+
+/*
+ * A marker: the next window starts (unless merged windows span several
+ * markers and this one is inside the current window), merging windows two by
+ * two when there would be too many.
+ */
+static int new_window(Decoder *d)
+{
+    d->markers++;
+    uint64_t w = d->markers / d->stride;
+    if (w == d->window)
+        return RES_OK;
+    TRY(end_window(d));
+    if (w >= d->max_windows) {
+        d->stride *= 2;
+        w = d->markers / d->stride;
+        for (size_t g = 0; g < d->nowners[1]; g++) {
+            Cells *cs = &d->gcells[g];
+            size_t n = 0;
+            for (size_t i = 0; i < cs->n; i++) {
+                Cell c = cs->cells[i];
+                c.window >>= 1;
+                if (n && cs->cells[n - 1].window == c.window) {
+                    Cell *last = &cs->cells[n - 1];
+                    last->chunks += c.chunks;
+                    last->bytes += c.bytes;
+                    last->live = c.live;
+                } else {
+                    cs->cells[n++] = c;
+                }
+            }
+            cs->n = n;
+            /* With an odd max_windows the window that starts now may be one that was just
+               written out (raw windows 2k and 2k + 1 merge): it is the current one again. */
+            if (n && cs->cells[n - 1].window == (uint32_t)w) {
+                Owner *o = &d->owners[1][g];
+                o->wpend = 1;
+                o->wchunks = cs->cells[n - 1].chunks;
+                o->wbytes = cs->cells[n - 1].bytes;
+                d->wtouched[d->nwtouched++] = (uint32_t)g;
+                cs->n--;
+            }
+        }
+        for (size_t j = 0; j <= d->heap.mask; j++) {
+            HeapSlot *h = &d->heap.slots[j];
+            if (h->loc1)
+                h->szw = (h->szw & SIZE_MASK) | (slot_window(h) >> 1) << SIZE_BITS;
+        }
+    }
+    d->window = (uint32_t)w;
+    return RES_OK;
 }
 
 /* Place a chunk at addr for loc, releasing one that was there. */
@@ -1378,6 +1537,8 @@ static int apply_event(Decoder *d, const Event *ev)
     case EV_ALLOC: {
         TRY(get_site(d, ev->addr, ev->line, ev->traceno, &site));
         TRY(site_loc(d, site, &loc));
+        if (d->loc_marker[loc])
+            TRY(new_window(d));
         Stat *st = stat_for(d, ET_ALLOC, site, loc);
         st->alloc += ev->nsize;
         TRY(place(d, ev->naddr, ev->nsize, loc));
@@ -1633,6 +1794,13 @@ static void Decoder_dealloc(Decoder *d)
     free(d->prim_index.slots);
     free(d->cname_index.slots);
     free(d->loc_owner);
+    free(d->loc_marker);
+    free(d->wtouched);
+    if (d->gcells != NULL) {
+        for (size_t g = 0; g < d->nowners[1]; g++)
+            free(d->gcells[g].cells);
+        free(d->gcells);
+    }
     for (int level = 0; level < 2; level++) {
         free(d->owners[level]);
         free(d->owner_index[level].slots);
@@ -1653,15 +1821,22 @@ static void Decoder_dealloc(Decoder *d)
 
 static int Decoder_init(Decoder *d, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Decoder", kwlist))
+    static char *kwlist[] = {"max_windows", NULL};
+    int max_windows = MAX_WINDOWS;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|i:Decoder", kwlist, &max_windows))
         return -1;
+    if (max_windows < 2 || max_windows > MAX_WINDOWS) {
+        PyErr_Format(PyExc_ValueError, "max_windows must be 2..%d, not %d", MAX_WINDOWS, max_windows);
+        return -1;
+    }
     if (d->sites != NULL || d->heap.slots != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder.__init__ called twice");
         return -1;
     }
     d->phase = PHASE_SYMTAB_PROLOGUE;
     d->gen = 1;
+    d->max_windows = (uint32_t)max_windows;
+    d->stride = 1;
     if (itable_init(&d->site_index, 64) < 0 || itable_init(&d->loc_index, 64) < 0 ||
         itable_init(&d->chunk_index, 64) < 0 || itable_init(&d->prim_index, 64) < 0 ||
         itable_init(&d->cname_index, 64) < 0 || itable_init(&d->owner_index[0], 64) < 0 ||
@@ -1812,7 +1987,21 @@ static int cmp_slot_addr(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-#define NLISTS 11
+#define NLISTS 12
+
+/* The index of the cell of `window` in a group's written cells (in window order); n when it has none. */
+static size_t find_cell(const Cells *cs, uint32_t window)
+{
+    size_t lo = 0, hi = cs->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cs->cells[mid].window < window)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < cs->n && cs->cells[lo].window == window ? lo : cs->n;
+}
 
 static PyObject *Decoder_result(Decoder *d, PyObject *Py_UNUSED(ignored))
 {
@@ -1821,6 +2010,9 @@ static PyObject *Decoder_result(Decoder *d, PyObject *Py_UNUSED(ignored))
     uint64_t *live_n = NULL;
     u128 *live_b = NULL;
     U64Slot *csyms_sorted = NULL;
+    size_t *cell_off = NULL;
+    uint64_t *still_n = NULL;
+    u128 *still_b = NULL;
     if (d->sites == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder not initialised");
         return NULL;
@@ -1830,7 +2022,7 @@ static PyObject *Decoder_result(Decoder *d, PyObject *Py_UNUSED(ignored))
             goto done;
     PyObject *sites = lists[0], *chunks = lists[1], *cnames = lists[2], *locs = lists[3];
     PyObject *stats = lists[4], *prims = lists[5], *live = lists[6], *traces = lists[7];
-    PyObject *comps = lists[8], *groups = lists[9], *csyms = lists[10];
+    PyObject *comps = lists[8], *groups = lists[9], *csyms = lists[10], *cells = lists[11];
 
     for (size_t i = 0; i < d->nsites; i++) {
         Site *s = &d->sites[i];
@@ -1924,21 +2116,68 @@ static PyObject *Decoder_result(Decoder *d, PyObject *Py_UNUSED(ignored))
         if (append_new(csyms, tuple_of(3, it)) < 0)
             goto done;
     }
+    /* Cells, with what the chunks placed in each are still live at the end. A group's cells are
+       those written out, then that of the current window when it had events there (index n). */
+    size_t ngroups = d->nowners[1], ncells = 0;
+    cell_off = malloc((ngroups + 1) * sizeof(size_t));
+    if (cell_off == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t g = 0; g < ngroups; g++) {
+        cell_off[g] = ncells;
+        ncells += d->gcells[g].n + (d->owners[1][g].wpend ? 1 : 0);
+    }
+    still_n = calloc(ncells + 1, sizeof(uint64_t));
+    still_b = calloc(ncells + 1, sizeof(u128));
+    if (still_n == NULL || still_b == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t j = 0; j <= d->heap.mask; j++) {
+        HeapSlot *h = &d->heap.slots[j];
+        if (!h->loc1)
+            continue;
+        uint32_t g = d->loc_owner[2 * (h->loc1 - 1) + 1];
+        uint32_t w = slot_window(h);
+        size_t i = w == d->window ? d->gcells[g].n : find_cell(&d->gcells[g], w);
+        if (i == d->gcells[g].n && !(w == d->window && d->owners[1][g].wpend))
+            continue; /* cannot happen: placing a chunk makes its window's cell */
+        still_n[cell_off[g] + i]++;
+        still_b[cell_off[g] + i] += slot_size(d, h);
+    }
+    for (size_t g = 0; g < ngroups; g++) {
+        Owner *o = &d->owners[1][g];
+        size_t n = d->gcells[g].n;
+        for (size_t i = 0; i < n + (o->wpend ? 1 : 0); i++) {
+            Cell pending = {o->wbytes, o->live, o->wchunks, d->window};
+            Cell *c = i < n ? &d->gcells[g].cells[i] : &pending;
+            PyObject *it[7] = {U64(g), U64(c->window), U64(c->chunks), py_u128(c->bytes), py_u128(c->live),
+                               U64(still_n[cell_off[g] + i]), py_u128(still_b[cell_off[g] + i])};
+            if (append_new(cells, tuple_of(7, it)) < 0)
+                goto done;
+        }
+    }
     PyObject *counts[NCOUNTS];
     for (int i = 0; i < NCOUNTS; i++)
         counts[i] = U64(d->counts[i]);
     PyObject *nsyms[2] = {U64(d->lfunc.count), U64(d->cfunc.count)};
-    PyObject *items[13] = {sites, chunks, cnames, locs, stats, prims, live, traces,
-                           tuple_of(NCOUNTS, counts), tuple_of(2, nsyms), comps, groups, csyms};
+    PyObject *windows[3] = {U64(d->markers), U64(d->stride), U64((uint64_t)d->window + 1)};
+    PyObject *items[15] = {sites, chunks, cnames, locs, stats, prims, live, traces,
+                           tuple_of(NCOUNTS, counts), tuple_of(2, nsyms), comps, groups, csyms,
+                           tuple_of(3, windows), cells};
     for (int i = 0; i < NLISTS; i++)
         lists[i] = NULL; /* tuple_of owns them now */
-    res = tuple_of(13, items);
+    res = tuple_of(15, items);
 done:
     for (int i = 0; i < NLISTS; i++)
         Py_XDECREF(lists[i]);
     free(live_n);
     free(live_b);
     free(csyms_sorted);
+    free(cell_off);
+    free(still_n);
+    free(still_b);
     return res;
 }
 

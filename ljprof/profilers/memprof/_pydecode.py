@@ -14,6 +14,13 @@ profile holds, not by the file: C symbol names are interned, and runs of C
 symbol records are remembered by content (see `_Run`), so that the fork's
 re-dumps of its whole C symbol table before every event from a C function
 (one run per library) are compared byte for byte, not decoded again.
+
+Time windows (format.py): the stream is split at the harness's marker
+allocations, and per row of the reports (a group) and per window it keeps a
+"cell": chunks and bytes placed there in that window, and its live bytes
+after its last event in that window (its live bytes at the window's end).
+Each live chunk remembers its window, so that the result can say how much
+of what a window allocated is still live at the end.
 """
 
 from __future__ import annotations
@@ -96,7 +103,9 @@ def _string(data: bytes, p: int, end: int, rec: int) -> tuple[bytes, int]:
 class PyDecoder:
     """Decodes a memprof stream fed in pieces and aggregates it as Tarantool's parser does."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_windows: int = fmt.MAX_WINDOWS) -> None:
+        if not 2 <= max_windows <= fmt.MAX_WINDOWS:
+            raise ValueError(f"max_windows must be 2..{fmt.MAX_WINDOWS}, not {max_windows}")
         self._phase = fmt.PHASE_SYMTAB_PROLOGUE
         self._error: tuple[int, int, int, int] | None = None
         self._gen = 1  # bumped whenever a symbol change may change how an address resolves
@@ -121,7 +130,7 @@ class PyDecoder:
         self._owners: tuple[list[list[int]], list[list[int]]] = ([], [])
         self._stats: tuple[dict[int, list[int]], ...] = ({}, {}, {})
         self._prim: dict[tuple[int, int, int], list[int]] = {}
-        self._heap: dict[int, tuple[int, int]] = {}  # live chunks: addr -> (size, loc)
+        self._heap: dict[int, tuple[int, int, int]] = {}  # live chunks: addr -> (size, loc, window)
         self._cver = 0  # bumped whenever the C symbols change (a new address, or a new name at one)
         # Runs of C symbol records in the event stream: the one being read, and those kept by content.
         self._in_run = False
@@ -133,6 +142,15 @@ class PyDecoder:
         self._runs: list[_Run] = []
         self._runs_bytes = 0
         self._counts = [0] * fmt.NCOUNTS  # see format.COUNT_*
+        # Time windows (format.py): markers seen, markers per window, the window events go to now.
+        self._max_windows = max_windows
+        self._markers = 0
+        self._stride = 1
+        self._window = 0
+        self._marker_chunk = -1  # the chunk id of format.MARKER_CHUNK, once announced
+        self._loc_marker: list[bool] = []  # loc -> whether its allocations are markers
+        # group -> its cells, in window order: [window, chunks placed, bytes placed, live bytes at the end]
+        self._cells: list[list[list[int]]] = []
 
     # -- the interface shared with the C decoder ---------------------------------
 
@@ -225,7 +243,11 @@ class PyDecoder:
 
     def result(self) -> tuple[object, ...]:
         live: dict[int, list[int]] = {}
-        for size, loc in self._heap.values():
+        still: dict[tuple[int, int], list[int]] = {}  # (group, window) -> live chunks, bytes of its allocations
+        for size, loc, window in self._heap.values():
+            item = still.setdefault((self._loc_owner[loc][1], window), [0, 0])
+            item[0] += 1
+            item[1] += size
             entry = live.setdefault(loc, [0, 0])
             entry[0] += 1
             entry[1] += size
@@ -250,6 +272,9 @@ class PyDecoder:
             comps,
             groups,
             sorted((addr, entry[0], entry[1]) for addr, entry in self._cfunc.items()),
+            (self._markers, self._stride, self._window + 1),
+            [(group, *cell, *still.get((group, cell[0]), (0, 0)))
+             for group, cells in enumerate(self._cells) for cell in cells],
         )
 
     # -- records -----------------------------------------------------------------
@@ -364,6 +389,8 @@ class PyDecoder:
             nsize, p = _uleb(buf, p, end)
             site = self._site(addr, line, traceno)
             loc = self._loc(site)
+            if self._loc_marker[loc]:
+                self._marker()
             st = self._stat(fmt.ETYPE_ALLOC, site, loc)
             st[0] += 1
             st[1] += nsize
@@ -412,6 +439,8 @@ class PyDecoder:
         if chunk_id is None:
             chunk_id = self._chunk_index[chunk] = len(self._chunks)
             self._chunks.append(chunk)
+            if chunk == fmt.MARKER_CHUNK:
+                self._marker_chunk = chunk_id
         if self._lfunc.get(addr) != chunk_id:
             self._lfunc[addr] = chunk_id
             self._gen += 1
@@ -494,6 +523,8 @@ class PyDecoder:
         if loc is None:
             loc = self._loc_index[key] = len(self._locs)
             self._locs.append(key)
+            self._loc_marker.append(key[1] == fmt.RK_LUA and key[2] == self._marker_chunk
+                                    and self._sites[site][1] == fmt.MARKER_LINE)
             comp_key, group_key = fmt.owner_keys(key[1:], self._sites[site])
             self._loc_owner.append((self._owner(0, comp_key, loc), self._owner(1, group_key, loc)))
         self._site_gen[site] = self._gen
@@ -506,17 +537,19 @@ class PyDecoder:
         if owner is None:
             owner = index[key] = len(self._owners[level])
             self._owners[level].append([loc, 0, 0, 0, 0, 0])
+            if level:
+                self._cells.append([])
         return owner
 
     # -- live chunks -------------------------------------------------------------
 
     def _place(self, addr: int, size: int, loc: int) -> None:
-        """A chunk now lives at `addr`, owned by `loc`'s comp and group."""
+        """A chunk now lives at `addr`, owned by `loc`'s comp and group, placed in the current window."""
         old = self._heap.get(addr)
         if old is not None:  # its free was never seen: it is gone now
             self._release(old)
             self._counts[fmt.COUNT_REPLACED] += 1
-        self._heap[addr] = (size, loc)
+        self._heap[addr] = (size, loc, self._window)
         for level, owner in enumerate(self._loc_owner[loc]):
             o = self._owners[level][owner]
             o[1] += 1
@@ -524,14 +557,51 @@ class PyDecoder:
             o[4] += size
             if o[4] > o[5]:
                 o[5] = o[4]
+        group = self._loc_owner[loc][1]
+        cell = self._cell(group)
+        cell[1] += 1
+        cell[2] += size
+        cell[3] = self._owners[1][group][4]
 
-    def _release(self, chunk: tuple[int, int]) -> None:
-        size, loc = chunk
+    def _release(self, chunk: tuple[int, int, int]) -> None:
+        size, loc, _window = chunk
         for level, owner in enumerate(self._loc_owner[loc]):
             o = self._owners[level][owner]
             o[2] += 1
             o[3] -= 1
             o[4] -= size
+        group = self._loc_owner[loc][1]
+        self._cell(group)[3] = self._owners[1][group][4]
+
+    # -- time windows ------------------------------------------------------------
+
+    def _cell(self, group: int) -> list[int]:
+        """The group's cell of the current window (made when it has none)."""
+        cells = self._cells[group]
+        if not cells or cells[-1][0] != self._window:
+            cells.append([self._window, 0, 0, 0])
+        return cells[-1]
+
+    def _marker(self) -> None:
+        """A marker: the next window starts (merging windows two by two when there would be too many)."""
+        self._markers += 1
+        window = self._markers // self._stride
+        if window >= self._max_windows:
+            self._stride *= 2
+            window = self._markers // self._stride
+            for group, cells in enumerate(self._cells):
+                merged: list[list[int]] = []
+                for w, chunks, size, live in cells:
+                    if merged and merged[-1][0] == w >> 1:
+                        last = merged[-1]
+                        last[1] += chunks
+                        last[2] += size
+                        last[3] = live
+                    else:
+                        merged.append([w >> 1, chunks, size, live])
+                self._cells[group] = merged
+            self._heap = {addr: (size, loc, w >> 1) for addr, (size, loc, w) in self._heap.items()}
+        self._window = window
 
     def _stat(self, etype: int, site: int, loc: int) -> list[int]:
         table = self._stats[etype]
@@ -540,8 +610,8 @@ class PyDecoder:
             st = table[site] = [0, 0, 0, loc]
         return st
 
-    def _link(self, etype: int, site: int, chunk: tuple[int, int], nsize: int) -> None:
-        size, loc = chunk
+    def _link(self, etype: int, site: int, chunk: tuple[int, int, int], nsize: int) -> None:
+        size, loc, _window = chunk
         key = (etype, site, self._locs[loc][0])
         pr = self._prim.get(key)
         if pr is None:

@@ -7,7 +7,8 @@ module renders locs as Tarantool's parser does (`utils/symtab.lua`
 per location text (`memprof/process.lua`). It also names C functions by
 library and offset where it can (clibs.py), and turns the decoders' owners of
 live memory into ljprof's rows (`sites`): a Lua line with the traces that
-start at it, a C function, INTERNAL.
+start at it, a C function, INTERNAL; each with its time windows and whether
+it is growing (windows.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from ljprof.profilers.memprof import format as fmt
+from ljprof.profilers.memprof import windows as growth
 from ljprof.profilers.memprof.clibs import Libraries
 from ljprof.profilers.memprof.decoder import RawResult, StreamEnd
 from ljprof.profilers.memprof.model import (
@@ -31,11 +33,14 @@ from ljprof.profilers.memprof.model import (
     MemprofProfile,
     Override,
     SiteStats,
+    SiteWindow,
     SymbolStats,
+    Windows,
 )
-from ljprof.reporting.model import HARNESS_PREFIX
+from ljprof.reporting.model import HARNESS_PREFIXES
 
 HARNESS_LIBRARY = "ljprof_"  # the harness's C module, ljprof_sampler.so
+MARKER_SOURCE = fmt.MARKER_CHUNK.decode()
 
 _EVENT_NAMES = {fmt.AEVENT_SYMTAB: "a symbol event", fmt.AEVENT_ALLOC: "an alloc event",
                 fmt.AEVENT_FREE: "a free event", fmt.AEVENT_REALLOC: "a realloc event"}
@@ -167,6 +172,10 @@ def _live_sites(raw: RawResult, namer: _Namer) -> tuple[LiveSite, ...]:
         site, rkind, a, b, c, d = raw.locs[loc][:6]
         return fmt.owner_keys((rkind, a, b, c, d), raw.sites[site])
 
+    cells: dict[int, list[SiteWindow]] = defaultdict(list)  # group -> its windows, in order
+    for group, window, *figures in raw.cells:
+        cells[group].append(SiteWindow(window, *figures))
+    count = raw.windows[2]
     rows = []
     for group, owner in enumerate(raw.groups):
         if not owner[1]:  # never owned a chunk (a site that only freed)
@@ -189,9 +198,12 @@ def _live_sites(raw: RawResult, namer: _Namer) -> tuple[LiveSite, ...]:
                 label = clocation.name
             row_parts.append(LivePart(clocation, label, _stats(cowner)))
         row_parts.sort(key=lambda part: _order(part.stats, part.label))
-        harness = (location.file or "").startswith(HARNESS_PREFIX) or (location.library or "").startswith(
+        harness = (location.file or "").startswith(HARNESS_PREFIXES) or (location.library or "").startswith(
             HARNESS_LIBRARY)
-        rows.append(LiveSite(location, _stats(owner), tuple(row_parts), harness=harness))
+        marker = location.kind == "lua" and location.source == MARKER_SOURCE and location.line == fmt.MARKER_LINE
+        windows = tuple(cells[group])
+        rows.append(LiveSite(location, _stats(owner), tuple(row_parts), harness=harness, marker=marker,
+                             windows=windows, growing=growth.growing(growth.live_at_ends(windows, count))))
     return tuple(sorted(rows, key=lambda row: _order(row.stats, row.location.name)))
 
 
@@ -279,4 +291,5 @@ def build_profile(raw: RawResult, end: StreamEnd, source: str) -> MemprofProfile
         aliases=aliases,
         sites=_live_sites(raw, namer),
         symbols=symbols,
+        windows=Windows(count=raw.windows[2], markers=raw.windows[0], stride=raw.windows[1]),
     )

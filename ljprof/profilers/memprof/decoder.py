@@ -53,27 +53,30 @@ class DecoderImpl(Protocol):
     def result(self) -> tuple[object, ...]: ...
 
 
-def _load_c() -> Callable[[], DecoderImpl] | None:
+DecoderFactory = Callable[[int], DecoderImpl]  # max_windows -> a decoder
+
+
+def _load_c() -> DecoderFactory | None:
     try:
         from ljprof.profilers.memprof import _cdecode
     except ImportError:  # not built (no compiler at install time): the Python decoder does the work
         return None
-    return cast(Callable[[], DecoderImpl], _cdecode.Decoder)
+    return cast(DecoderFactory, _cdecode.Decoder)
 
 
 _C_DECODER = _load_c()
 
 
-def available_decoders() -> dict[str, Callable[[], DecoderImpl]]:
+def available_decoders() -> dict[str, DecoderFactory]:
     """The decoders this installation has, by name: "c" (when built) and "python"."""
-    found: dict[str, Callable[[], DecoderImpl]] = {}
+    found: dict[str, DecoderFactory] = {}
     if _C_DECODER is not None:
         found["c"] = _C_DECODER
     found["python"] = PyDecoder
     return found
 
 
-def pick_decoder(name: str | None = None) -> tuple[str, Callable[[], DecoderImpl]]:
+def pick_decoder(name: str | None = None) -> tuple[str, DecoderFactory]:
     """The decoder to use: `name`, else $LJPROF_MEMPROF_DECODER, else the C one when built."""
     found = available_decoders()
     wanted = name or os.environ.get(DECODER_ENV) or ""
@@ -107,6 +110,10 @@ class RawResult:
     comps: list[tuple[int, int, int, int, int, int]]
     groups: list[tuple[int, int, int, int, int, int]]
     csyms: list[tuple[int, int, int]]  # the C symbols at the end: (addr, name id, 1 if it had other names), by addr
+    windows: tuple[int, int, int]  # time windows (format.py): (markers, markers per window, windows)
+    # Per group and window where it had events (format.py): (group, window, chunks placed, bytes placed,
+    # its live bytes at the window's end, chunks and bytes of those placed then that are live at the end)
+    cells: list[tuple[int, int, int, int, int, int, int]]
 
     @classmethod
     def from_decoder(cls, impl: DecoderImpl) -> RawResult:
@@ -126,6 +133,8 @@ class RawResult:
             comps=cast(list[tuple[int, int, int, int, int, int]], parts[10]),
             groups=cast(list[tuple[int, int, int, int, int, int]], parts[11]),
             csyms=cast(list[tuple[int, int, int]], parts[12]),
+            windows=cast(tuple[int, int, int], parts[13]),
+            cells=sorted(cast(list[tuple[int, int, int, int, int, int, int]], parts[14])),
         )
 
 
@@ -161,11 +170,12 @@ def _file_size(f: BinaryReader) -> int | None:
 
 
 def decode_stream(
-    f: BinaryReader, name: str, *, decoder: str | None = None, chunk_size: int = CHUNK_SIZE
+    f: BinaryReader, name: str, *, decoder: str | None = None, chunk_size: int = CHUNK_SIZE,
+    max_windows: int = fmt.MAX_WINDOWS,
 ) -> tuple[RawResult, StreamEnd]:
-    """Decode a whole memprof stream from a binary file object."""
+    """Decode a whole memprof stream from a binary file object (`max_windows`: see format.py)."""
     _kind, factory = pick_decoder(decoder)
-    impl = factory()
+    impl = factory(max_windows)
     known_size = _file_size(f)
     buf = bytearray(max(chunk_size, fmt.PROLOGUE_SIZE))
     filled = 0  # bytes of `buf` holding data

@@ -4,8 +4,10 @@ The HTML page, the JSON report and the run's section (console, index.html,
 summary.md, summary.json) show the same rows and the same warnings:
 
 - the rows a user sees: `MemprofProfile.sites` without ljprof's harness
-  (its Lua code under /ljprof/harness/ and its C module), which is counted
-  apart in a footnote; most bytes still live at the end first;
+  (its Lua code under /ljprof/harness/, each profiler's harness.lua under
+  /ljprof/profilers/, and its C module) and the harness's
+  time-window markers, each counted apart in a footnote; most bytes still
+  live at the end first;
 - a warning when the file was cut, and one when symbol tables make up most of
   a file that is large for it.
 """
@@ -45,18 +47,35 @@ class Hidden:
     def note(self) -> str:
         if not self.sites:
             return ""
-        return (f"{self.sites} site{'s' if self.sites != 1 else ''} in ljprof's own harness (/ljprof/harness/) "
-                f"not shown: {human_bytes(self.live_bytes)} live in {self.live_chunks} chunks")
+        return (f"{self.sites} site{'s' if self.sites != 1 else ''} in ljprof's own harness "
+                f"(/ljprof/harness/, /ljprof/profilers/) not shown: {human_bytes(self.live_bytes)} live in "
+                f"{self.live_chunks} chunks")
 
 
 def visible_sites(profile: MemprofProfile) -> list[LiveSite]:
-    """The rows a user sees, in report order (the harness's left out)."""
-    return [site for site in profile.sites if not site.harness]
+    """The rows a user sees, in report order (the harness's and its markers left out)."""
+    return [site for site in profile.sites if not site.harness and not site.marker]
 
 
 def hidden(profile: MemprofProfile) -> Hidden:
-    rows = [site for site in profile.sites if site.harness]
+    rows = [site for site in profile.sites if site.harness and not site.marker]
     return Hidden(len(rows), sum(r.stats.live_bytes for r in rows), sum(r.stats.live_chunks for r in rows))
+
+
+def marker_note(profile: MemprofProfile) -> str:
+    """The harness's time-window markers, left out of the rows (they stay in the parser's text)."""
+    markers = profile.windows.markers
+    if not markers:
+        return ""
+    rows = [site for site in profile.sites if site.marker]
+    allocated = sum(w.allocated_bytes for row in rows for w in row.windows)
+    return (f"{markers:,} time-window marker{'s' if markers != 1 else ''} of ljprof's harness (=ljprof_marker:1, "
+            f"{human_bytes(allocated)} allocated) not shown")
+
+
+def growing_sites(profile: MemprofProfile) -> list[LiveSite]:
+    """The rows a user sees whose live bytes keep rising from window to window (windows.py)."""
+    return [site for site in visible_sites(profile) if site.growing]
 
 
 def cut_warning(profile: MemprofProfile) -> str:

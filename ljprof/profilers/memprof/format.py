@@ -125,6 +125,19 @@ COUNT_UNKNOWN_REALLOCS = 13  # reallocs of such an address
 COUNT_REPLACED = 14  # allocs or reallocs onto an address that held a live chunk (its free was not seen)
 NCOUNTS = 15
 
+# Time windows. memprof's events carry no time: ljprof's harness puts markers in the stream (see
+# harness.lua), an allocation by a function of its own chunk at its line 1, and logs each marker's
+# time. The decoders split the stream at those allocations: window 0 runs from the start to the
+# first marker, window N from the N-th marker to the next (a marker's own chunk is in the window it
+# opens). At most MAX_WINDOWS windows are kept: when a marker would open window MAX_WINDOWS, adjacent
+# windows are merged two by two (window i becomes i // 2), and from then on each window spans twice
+# as many markers (the "stride"). So the decoders' memory grows with sites x MAX_WINDOWS at most,
+# never with the file's length, and window i spans markers [i * stride, (i + 1) * stride).
+MARKER_CHUNK = b"=ljprof_marker"
+MARKER_LINE = 1
+MAX_WINDOWS = 512
+WINDOW_BITS = 9  # a window index in the C decoder's heap slots: MAX_WINDOWS must fit
+
 # The runs of C symbol records a decoder keeps by content (the first ones seen, up to both limits).
 RUN_CACHE_RUNS = 64
 RUN_CACHE_BYTES = 16 << 20

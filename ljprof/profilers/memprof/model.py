@@ -31,6 +31,10 @@ Order (the sections' tuples are in report order):
 - live: most bytes first, then more chunks, then the text.
 - sites: most bytes live at the end first, then more chunks, the higher
   peak, the label; their parts likewise.
+
+`windows` says how the stream splits into time windows at the markers of
+ljprof's harness (format.py, windows.py), and each row of `sites` has its
+`SiteWindow`s and whether it is `growing`.
 """
 
 from __future__ import annotations
@@ -170,6 +174,42 @@ class LiveStats:
 
 
 @dataclass(frozen=True)
+class SiteWindow:
+    """A row's events in one time window (a row has one only for the windows it had events in)."""
+
+    window: int
+    allocated_chunks: int  # chunks placed in the window (by allocs and reallocs)
+    allocated_bytes: int
+    live_bytes: int  # the row's live bytes at the window's end (after its last event in it)
+    still_live_chunks: int  # of the chunks placed in the window, those still live at the end of the profile
+    still_live_bytes: int
+
+    def to_json(self) -> Json:
+        return {"window": self.window, "allocated_chunks": self.allocated_chunks,
+                "allocated_bytes": self.allocated_bytes, "live_bytes": self.live_bytes,
+                "still_live_chunks": self.still_live_chunks, "still_live_bytes": self.still_live_bytes}
+
+
+@dataclass(frozen=True)
+class Windows:
+    """How the stream splits into time windows at the harness's markers (format.py).
+
+    Window 0 runs from the start to the first marker; window i from marker
+    i * stride to marker (i + 1) * stride, the last one to the end. `stride`
+    is 1 unless there were more than format.MAX_WINDOWS windows, merged two by
+    two. No marker: one window (windows off, a file recorded elsewhere, a
+    target blocked in C all along).
+    """
+
+    count: int = 1
+    markers: int = 0  # marker allocations in the stream
+    stride: int = 1  # markers per window
+
+    def to_json(self) -> Json:
+        return {"count": self.count, "markers": self.markers, "stride": self.stride}
+
+
+@dataclass(frozen=True)
 class LivePart:
     """A part of a `LiveSite`: the line run by the interpreter, or one trace that starts there."""
 
@@ -186,9 +226,11 @@ class LiveSite:
     """A row of ljprof's view: a Lua line (with the traces that start at it), a C function, INTERNAL.
 
     `location.name` is how the reports print it ("@bot.lua:68", "cjson.so+0x1a2b").
-    `harness` marks ljprof's own code (chunks under /ljprof/harness/, its C
-    module), which the reports leave out of the user's view and count apart.
-    `growing` is reserved for a trend over time windows (None: not measured).
+    `harness` marks ljprof's own code (chunks under /ljprof/harness/ and
+    /ljprof/profilers/, its C module), `marker` the harness's time-window markers ("=ljprof_marker":1):
+    the reports leave both out of the user's view and count them apart.
+    `windows`: its events per time window; `growing`: whether its live bytes
+    keep rising from window to window (windows.py; None: too few windows).
     """
 
     location: Location
@@ -196,10 +238,13 @@ class LiveSite:
     parts: tuple[LivePart, ...]
     harness: bool = False
     growing: bool | None = None
+    windows: tuple[SiteWindow, ...] = ()
+    marker: bool = False
 
     def to_json(self) -> Json:
         return {"location": self.location.to_json(), **self.stats.to_json(), "harness": self.harness,
-                "growing": self.growing, "parts": [p.to_json() for p in self.parts]}
+                "marker": self.marker, "growing": self.growing, "parts": [p.to_json() for p in self.parts],
+                "windows": [w.to_json() for w in self.windows]}
 
 
 @dataclass(frozen=True)
@@ -288,10 +333,11 @@ class MemprofProfile:
     aliases: tuple[Alias, ...]
     sites: tuple[LiveSite, ...] = ()
     symbols: SymbolStats = SymbolStats(0, 0, 0, 0)
+    windows: Windows = Windows()
 
     def to_json(self) -> Json:
         return {
-            "format": "ljprof-memprof/2",
+            "format": "ljprof-memprof/3",
             "source": self.source,
             "size": self.size,
             "complete": self.complete,
@@ -306,4 +352,5 @@ class MemprofProfile:
             "aliases": [a.to_json() for a in self.aliases],
             "sites": [x.to_json() for x in self.sites],
             "symbols": {**self.symbols.to_json(), "fraction": round(self.symbols.fraction(self.size), 4)},
+            "windows": self.windows.to_json(),
         }

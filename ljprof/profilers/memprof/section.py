@@ -10,11 +10,16 @@ memprof.html and memprof.json):
 - pages: memprof.txt (the parser's text, as `luajit -tm` prints it),
   memprof.json, memprof.html; the caller writes them;
 - headline, console lines (the top live sites, the warnings), an HTML
-  fragment for index.html and a table for summary.md;
+  fragment for index.html and a table for summary.md; each marks the sites
+  whose live bytes keep rising from one time window to the next "growing"
+  (windows.py);
 - summary.json: profilers.memprof (file, events, live totals, symbol share,
-  warnings) and top_sites: [{location, live_bytes, live_chunks, allocs,
-  frees, peak_bytes, growing}], ljprof's harness left out. `growing` is None
-  until reports look at windows of time.
+  time windows, warnings) and top_sites: [{location, live_bytes,
+  live_chunks, allocs, frees, peak_bytes, growing}], ljprof's harness and its
+  markers left out. `growing` is None with fewer than 3 time windows.
+
+The pages get the windows' times from the run's timeline (the harness's
+"window N" lines in raw/harness.tsv).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from ljprof.profilers.memprof.parse import parse_file
 from ljprof.profilers.memprof.report_html import MemprofHtmlReport
 from ljprof.profilers.memprof.report_json import MemprofJsonReport
 from ljprof.profilers.memprof.report_text import MemprofTextReport
+from ljprof.profilers.memprof.windows import MIN_WINDOWS, window_times
 from ljprof.reporting.model import Json, Page, RunDir, Section, SourceLines
 
 NAME = "memprof"
@@ -40,6 +46,7 @@ TOP_CONSOLE = 5
 TOP_INDEX = 10
 TOP_MARKDOWN = 5
 TOP_SUMMARY = 10
+GROWING_CONSOLE = 5
 SOURCE_WIDTH = 60  # characters of a source line in the headline, the console and summary.md
 
 
@@ -74,6 +81,15 @@ def _shorten(text: str, width: int = SOURCE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _name(row: LiveSite) -> str:
+    """A row's name for text, "(growing)" after it when its live bytes keep rising (windows.py)."""
+    return f"{row.location.name} (growing)" if row.growing else row.location.name
+
+
 def _md_code(text: str) -> str:
     """Text as a code span in a markdown table cell."""
     text = text.replace("|", "\\|").replace("\n", " ")
@@ -93,6 +109,8 @@ class _Shaper:
         self.live = [row for row in self.rows if row.stats.live_bytes > 0]
         self.warnings = findings.warnings(profile)
         self.hidden = findings.hidden(profile)
+        self.growing = findings.growing_sites(profile)
+        self.times = window_times(run.events(), profile.windows)
 
     def source(self, site: LiveSite) -> tuple[str, str] | None:
         """(file:line, the line) of a Lua site whose file the run kept."""
@@ -117,12 +135,32 @@ class _Shaper:
             return (f"memprof: nothing allocated during the profile is live at its end "
                     f"({self.profile.counts.events:,} events)")
         top = self.live[0]
-        text = (f"memprof: {top.location.name} holds {human_bytes(top.stats.live_bytes)} live "
+        text = (f"memprof: {_name(top)} holds {human_bytes(top.stats.live_bytes)} live "
                 f"({top.stats.live_chunks:,} chunks)")
         src = self.source(top)
         if src is not None:
             text += f" — {src[0]} `{_shorten(src[1])}`"
+        others = [row for row in self.growing if row is not top]
+        if others:
+            first = others[0]
+            text += f"; growing: {first.location.name} ({human_bytes(first.stats.live_bytes)} live)"
+            if len(others) > 1:
+                text += f" and {len(others) - 1} more"
         return text
+
+    def windows_line(self) -> str:
+        """What the time windows say, in one line for the console."""
+        w = self.profile.windows
+        if not w.markers:
+            return "no time windows (no markers in the stream): growth over time not measured"
+        if w.count < MIN_WINDOWS:
+            return f"only {w.count} time windows: growth over time not measured (it takes {MIN_WINDOWS})"
+        if not self.growing:
+            return f"no site's live bytes keep rising over the {w.count} time windows"
+        names = ", ".join(f"{row.location.name} ({human_bytes(row.stats.live_bytes)})"
+                          for row in self.growing[:GROWING_CONSOLE])
+        more = f" and {len(self.growing) - GROWING_CONSOLE} more" if len(self.growing) > GROWING_CONSOLE else ""
+        return f"growing over {w.count} time windows: {names}{more}"
 
     def console(self) -> tuple[str, ...]:
         lines = [f"memprof: WARNING: {w}" for w in self.warnings]
@@ -131,14 +169,15 @@ class _Shaper:
             for row in self.live[:TOP_CONSOLE]:
                 s = row.stats
                 line = (f"  {human_bytes(s.live_bytes):>8} in {s.live_chunks:>6,} chunks (peak "
-                        f"{human_bytes(s.peak_bytes)})  {row.location.name}")
+                        f"{human_bytes(s.peak_bytes)})  {_name(row)}")
                 src = self.source(row)
                 if src is not None:
                     line += f"  {_shorten(src[1])}"
                 lines.append(line)
-        note = self.hidden.note()
-        if note:
-            lines.append(f"memprof: {note}")
+        lines.append(f"memprof: {self.windows_line()}")
+        for note in (self.hidden.note(), findings.marker_note(self.profile)):
+            if note:
+                lines.append(f"memprof: {note}")
         return tuple(lines)
 
     def html(self) -> str:
@@ -151,6 +190,8 @@ class _Shaper:
             for row in self.live[:TOP_INDEX]:
                 s = row.stats
                 cell = f"<code>{e(row.location.name)}</code>"
+                if row.growing:
+                    cell += ' <strong style="color:#cf222e">growing</strong>'
                 src = self.source(row)
                 if src is not None:
                     cell += f'<br><code class="src">{e(src[0])}: {e(src[1])}</code>'
@@ -164,7 +205,8 @@ class _Shaper:
             out.append("</tbody></table>")
         else:
             out.append("<p>Nothing allocated during the profile is live at its end.</p>")
-        for note in (self.hidden.note(), findings.untracked_note(self.profile)):
+        out.append(f'<p class="note">{e(_sentence(self.windows_line()))}.</p>')
+        for note in (self.hidden.note(), findings.marker_note(self.profile), findings.untracked_note(self.profile)):
             if note:
                 out.append(f'<p class="note">{e(note)}.</p>')
         out.append('<p><a href="memprof.html">memprof.html</a>: every site, the traces under the line where they '
@@ -181,11 +223,13 @@ class _Shaper:
             for row in self.live[:TOP_MARKDOWN]:
                 s = row.stats
                 src = self.source(row)
-                out.append(f"| {_md_code(row.location.name)} | {human_bytes(s.live_bytes)} | {s.live_chunks:,} | "
+                site = _md_code(row.location.name) + (" growing" if row.growing else "")
+                out.append(f"| {site} | {human_bytes(s.live_bytes)} | {s.live_chunks:,} | "
                            f"{human_bytes(s.peak_bytes)} | {_md_code(_shorten(src[1])) if src else ''} |")
-        note = self.hidden.note()
-        if note:
-            out.append(f"\n{note}.")
+        out.append(f"\n{_sentence(self.windows_line())}.")
+        for note in (self.hidden.note(), findings.marker_note(self.profile)):
+            if note:
+                out.append(f"\n{note}.")
         return "\n".join(out) + "\n"
 
     @staticmethod
@@ -208,6 +252,7 @@ class _Shaper:
             "unknown_frees": c.unknown_frees, "unknown_reallocs": c.unknown_reallocs,
             "harness_hidden": {"sites": self.hidden.sites, "live_bytes": self.hidden.live_bytes,
                                "live_chunks": self.hidden.live_chunks},
+            "windows": p.windows.count,
             "warnings": self.warnings,
         }
         return out
@@ -222,7 +267,7 @@ class _Shaper:
         return (
             Page("memprof.txt", "memprof: Tarantool's parser's report (luajit -tm)", MemprofTextReport(p).render),
             Page("memprof.json", "memprof: sites, live memory and the parser's tables, for machines",
-                 MemprofJsonReport(p).render),
+                 MemprofJsonReport(p, times=self.times).render),
             Page("memprof.html", "memprof: live memory by site, and the parser's tables",
-                 MemprofHtmlReport(p, self.sources, title=title, meta=meta).render),
+                 MemprofHtmlReport(p, self.sources, title=title, meta=meta, times=self.times).render),
         )
