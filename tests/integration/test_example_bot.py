@@ -50,7 +50,7 @@ def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base
     leak_line = next(n for n, line in enumerate((REPO / "examples/bot/bot.lua").read_text().splitlines(), 1)
                      if line.endswith("-- LEAK"))
     printed = out.getvalue()
-    assert f"\nmemprof: @bot.lua:{leak_line} holds " in printed, printed
+    assert f"\nmemprof: @bot.lua:{leak_line} (growing) holds " in printed, printed
     assert "\nLua heap: growing, floor rose from " in printed, printed
     html = (result.run_dir / "memprof.html").read_text()
     first_live_row = html.split("<h2>Live at the end</h2>", 1)[1].split("<tbody>", 2)[1]
@@ -58,7 +58,8 @@ def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base
     section = PROFILERS["memprof"].report(RunDir.load(result.run_dir))
     assert section.state == "complete"
     assert section.summary_top["memprof"]["top_sites"][0]["location"] == f"@bot.lua:{leak_line}"
-    assert section.headline.startswith(f"memprof: @bot.lua:{leak_line} holds "), section.headline
+    assert section.headline.startswith(f"memprof: @bot.lua:{leak_line} (growing) holds "), section.headline
+    assert summary_growing(result.run_dir, f"@bot.lua:{leak_line}") is True
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["heap"]["growing"] is True
     assert summary["memprof"]["top_sites"][0]["location"] == f"@bot.lua:{leak_line}"
@@ -101,3 +102,8 @@ profiles:
     # the leaking line (or the trace the JIT started at the loop that calls it) holds most of the 128 MiB
     assert top["location"] in ("@oom.lua:2", "@oom.lua:4"), top
     assert top["live_bytes"] > 64 * 1024**2, top
+
+
+def summary_growing(run_dir: Path, location: str) -> bool | None:
+    sites = json.loads((run_dir / "summary.json").read_text())["memprof"]["top_sites"]
+    return next(s["growing"] for s in sites if s["location"] == location)
