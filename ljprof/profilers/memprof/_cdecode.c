@@ -641,72 +641,58 @@ static int itable_grow_if_needed(IndexTable *t, size_t (*home)(Decoder *, uint32
     return RES_OK;
 }
 
-/* chunks: bytes -> chunk id */
+/* Byte strings kept once in the arena: bytes -> a dense id (chunk names, C symbol names). */
+
+static int intern_str(Decoder *d, Str **items, size_t *n, size_t *cap, IndexTable *index,
+                      size_t (*home)(Decoder *, uint32_t), const uint8_t *s, size_t len, uint32_t *out,
+                      int *added)
+{
+    uint64_t h = hash_bytes(s, len);
+    size_t i = h & index->mask;
+    uint32_t v;
+    *added = 0;
+    while ((v = index->slots[i])) {
+        Str *c = &(*items)[v - 1];
+        if (c->hash == h && c->len == len && memcmp(d->arena + c->off, s, len) == 0) {
+            *out = v - 1;
+            return RES_OK;
+        }
+        i = (i + 1) & index->mask;
+    }
+    if (*n >= UINT32_MAX - 1)
+        return RES_NOMEM;
+    if (grow((void **)items, cap, *n + 1, sizeof(Str)) < 0)
+        return RES_NOMEM;
+    TRY(arena_add(d, s, len, &(*items)[*n]));
+    uint32_t id = (uint32_t)(*n)++;
+    TRY(itable_grow_if_needed(index, home, d));
+    i = h & index->mask;
+    while (index->slots[i])
+        i = (i + 1) & index->mask;
+    index->slots[i] = id + 1;
+    index->count++;
+    *out = id;
+    *added = 1;
+    return RES_OK;
+}
 
 static size_t chunk_home(Decoder *d, uint32_t id) { return (size_t)d->chunks[id].hash; }
 
 static int intern_chunk(Decoder *d, const uint8_t *s, size_t len, uint32_t *out)
 {
-    uint64_t h = hash_bytes(s, len);
-    size_t i = h & d->chunk_index.mask;
-    uint32_t v;
-    while ((v = d->chunk_index.slots[i])) {
-        Str *c = &d->chunks[v - 1];
-        if (c->hash == h && c->len == len && memcmp(d->arena + c->off, s, len) == 0) {
-            *out = v - 1;
-            return RES_OK;
-        }
-        i = (i + 1) & d->chunk_index.mask;
-    }
-    if (d->nchunks >= UINT32_MAX - 1)
-        return RES_NOMEM;
-    if (grow((void **)&d->chunks, &d->capchunks, d->nchunks + 1, sizeof(Str)) < 0)
-        return RES_NOMEM;
-    TRY(arena_add(d, s, len, &d->chunks[d->nchunks]));
-    uint32_t id = (uint32_t)d->nchunks++;
-    if (len == sizeof(MARKER_CHUNK) - 1 && memcmp(s, MARKER_CHUNK, len) == 0)
-        d->marker_chunk1 = id + 1;
-    TRY(itable_grow_if_needed(&d->chunk_index, chunk_home, d));
-    i = h & d->chunk_index.mask;
-    while (d->chunk_index.slots[i])
-        i = (i + 1) & d->chunk_index.mask;
-    d->chunk_index.slots[i] = id + 1;
-    d->chunk_index.count++;
-    *out = id;
+    int added;
+    TRY(intern_str(d, &d->chunks, &d->nchunks, &d->capchunks, &d->chunk_index, chunk_home, s, len, out, &added));
+    if (added && len == sizeof(MARKER_CHUNK) - 1 && memcmp(s, MARKER_CHUNK, len) == 0)
+        d->marker_chunk1 = *out + 1;
     return RES_OK;
 }
-
-/* C symbol names: bytes -> name id */
 
 static size_t cname_home(Decoder *d, uint32_t id) { return (size_t)d->cnames[id].hash; }
 
 static int intern_cname(Decoder *d, const uint8_t *s, size_t len, uint32_t *out)
 {
-    uint64_t h = hash_bytes(s, len);
-    size_t i = h & d->cname_index.mask;
-    uint32_t v;
-    while ((v = d->cname_index.slots[i])) {
-        Str *c = &d->cnames[v - 1];
-        if (c->hash == h && c->len == len && memcmp(d->arena + c->off, s, len) == 0) {
-            *out = v - 1;
-            return RES_OK;
-        }
-        i = (i + 1) & d->cname_index.mask;
-    }
-    if (d->ncnames >= UINT32_MAX - 1)
-        return RES_NOMEM;
-    if (grow((void **)&d->cnames, &d->capcnames, d->ncnames + 1, sizeof(Str)) < 0)
-        return RES_NOMEM;
-    TRY(arena_add(d, s, len, &d->cnames[d->ncnames]));
-    uint32_t id = (uint32_t)d->ncnames++;
-    TRY(itable_grow_if_needed(&d->cname_index, cname_home, d));
-    i = h & d->cname_index.mask;
-    while (d->cname_index.slots[i])
-        i = (i + 1) & d->cname_index.mask;
-    d->cname_index.slots[i] = id + 1;
-    d->cname_index.count++;
-    *out = id;
-    return RES_OK;
+    int added;
+    return intern_str(d, &d->cnames, &d->ncnames, &d->capcnames, &d->cname_index, cname_home, s, len, out, &added);
 }
 
 /* sites: (addr, line, traceno) -> site id */
