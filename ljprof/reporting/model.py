@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ljprof.container import HARNESS_DIR, PROFILERS_MOUNT, TARGET_DIR
 from ljprof.errors import ConfigError
 
 Json = dict[str, Any]
@@ -24,10 +25,8 @@ Json = dict[str, Any]
 # A profiler's state in a run, as summary.json reports it.
 STATES = ("complete", "cut", "empty", "crashed", "absent")
 
-HARNESS_PREFIX = "/ljprof/harness/"  # ljprof's own Lua code in the container
-PROFILERS_PREFIX = "/ljprof/profilers/"  # each profiler's part of the harness (its harness.lua)
-HARNESS_PREFIXES = (HARNESS_PREFIX, PROFILERS_PREFIX)  # all of ljprof's Lua code in the container
-TARGET_PREFIX = "/ljprof/target/"  # where the target's folder is mounted
+HARNESS_PREFIXES = (HARNESS_DIR + "/", PROFILERS_MOUNT + "/")  # all of ljprof's Lua code in the container
+TARGET_PREFIX = TARGET_DIR + "/"  # where the target's folder is mounted
 
 
 @dataclass(frozen=True)

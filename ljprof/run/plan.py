@@ -14,16 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ljprof.config.model import Profile
+from ljprof.container import CONFIG_DIR, HARNESS_DIR, HOME_DIR, OUT_DIR, PROFILERS_MOUNT, TARGET_DIR
 from ljprof.errors import ConfigError
 from ljprof.profilers import PROFILERS, PROFILERS_DIR, harness_lua
 
-TARGET_DIR = "/ljprof/target"
-HARNESS_DIR = "/ljprof/harness"
-PROFILERS_MOUNT = "/ljprof/profilers"  # ljprof/profilers, read-only: each profiler's harness.lua
-CONFIG_DIR = "/ljprof/config"
-OUT_DIR = "/ljprof/out"  # the run directory's raw/, bind-mounted read-write
-HOME_DIR = "/ljprof/home"  # a tmpfs: the target's HOME (the root filesystem is read-only)
-TMPFS = ("/tmp", HOME_DIR)
 RUN_UID = 10001  # runs targets when the task runs as root; never root inside
 SECRET_MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values are not masked in logs (they would mask ordinary text)

@@ -24,17 +24,12 @@ from typing import Any
 
 import docker
 from ljprof import __version__, docker_engine
+from ljprof.container import CONFIG_DIR, HARNESS_DIR, OUT_DIR, PROFILERS_MOUNT, TARGET_DIR, TMPFS
 from ljprof.docker_engine import LABEL_OWNER
 from ljprof.errors import LjprofError
 from ljprof.image.plan import LABEL_MANAGED, REPO_ROOT
 from ljprof.profilers import PROFILERS, PROFILERS_DIR
 from ljprof.run.plan import (
-    CONFIG_DIR,
-    HARNESS_DIR,
-    OUT_DIR,
-    PROFILERS_MOUNT,
-    TARGET_DIR,
-    TMPFS,
     RunPlan,
     options_file_text,
     redact,
