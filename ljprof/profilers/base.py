@@ -28,8 +28,8 @@ class Profiler(Protocol):
     summary: str
     options: Mapping[str, Option]
 
-    def image_problem(self, facts: Mapping[str, Any]) -> str:
-        """'' when the image can run this profiler, else why it cannot (from image.json facts)."""
+    def image_problem(self, facts: Mapping[str, Any], options: Mapping[str, Any]) -> str:
+        """'' when the image can run this profiler with these options, else why not (from image.json facts)."""
         ...
 
     def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:

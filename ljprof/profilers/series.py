@@ -152,7 +152,7 @@ class CsvSampler:
     what = ""
     options: Mapping[str, Option] = {"interval": INTERVAL}
 
-    def image_problem(self, facts: Mapping[str, Any]) -> str:
+    def image_problem(self, facts: Mapping[str, Any], options: Mapping[str, Any]) -> str:
         return ""
 
     def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def check_image(profile: Profile, facts: Mapping[str, Any], tag: str) -> None:
     """Refuse, before any run, a profiler that this image cannot run."""
     problems = []
     for name in profile.profilers:
-        problem = PROFILERS[name].image_problem(facts)
+        problem = PROFILERS[name].image_problem(facts, profile.profilers[name])
         if problem:
             problems.append(f"profiles.{profile.name}.profilers.{name}: {tag} cannot run it: {problem}")
     if problems:

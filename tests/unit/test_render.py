@@ -28,7 +28,7 @@ class FakeProfiler:
         self.name = name
         self._report = report
 
-    def image_problem(self, facts: Mapping[str, Any]) -> str:
+    def image_problem(self, facts: Mapping[str, Any], options: Mapping[str, Any]) -> str:
         return ""
 
     def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:

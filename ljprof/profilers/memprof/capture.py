@@ -51,7 +51,7 @@ class MemprofCapture:
                           minimum=0.05, can_be_off=True),
     }
 
-    def image_problem(self, facts: Mapping[str, Any]) -> str:
+    def image_problem(self, facts: Mapping[str, Any], options: Mapping[str, Any]) -> str:
         state = facts["features"]["memprof"]
         if state["works"]:
             return ""

@@ -16,7 +16,7 @@ class MetricsSampler(CsvSampler):
     what = "misc.getmetrics()"
     summary = "misc.getmetrics() every interval, as raw/metrics.csv (Tarantool's LuaJIT only)"
 
-    def image_problem(self, facts: Mapping[str, Any]) -> str:
+    def image_problem(self, facts: Mapping[str, Any], options: Mapping[str, Any]) -> str:
         if not facts["features"]["getmetrics"]["present"]:
             return "misc.getmetrics is absent (upstream LuaJIT has none; use an image of Tarantool's LuaJIT)"
         return ""

@@ -76,7 +76,7 @@ class ProcProfiler:
     summary = "CPU time (user, system) against wall time, peak RSS and context switches of luajit, from /proc"
     options: Mapping[str, Option] = {}
 
-    def image_problem(self, facts: Mapping[str, Any]) -> str:
+    def image_problem(self, facts: Mapping[str, Any], options: Mapping[str, Any]) -> str:
         return ""
 
     def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
