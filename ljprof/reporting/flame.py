@@ -315,9 +315,9 @@ def stacks_section(name: str, stacks: Stacks, run: RunDir, *, title: str, interv
                   separators=(",", ":"))
 
     pages = (
-        Page(page_name, f"{name}: interactive flame graph and top functions", write_page),
-        Page(f"{name}.folded", f"{name}: folded stacks (flamegraph.pl / inferno input)", write_folded),
-        Page(f"{name}.speedscope.json", f"{name}: speedscope profile (open in speedscope)", write_speedscope),
+        Page(page_name, "interactive flame graph and top functions", write_page),
+        Page(f"{name}.folded", "folded stacks (flamegraph.pl / inferno input)", write_folded),
+        Page(f"{name}.speedscope.json", "speedscope profile (open in speedscope)", write_speedscope),
     )
     top_json = [{"frame": t.frame, "self_pct": t.self_pct, "total_pct": t.total_pct} for t in top[:TOP_SUMMARY]]
     summary: Json = {"samples": samples, "vm_states": states, **(extra or {})}

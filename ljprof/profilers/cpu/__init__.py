@@ -70,10 +70,22 @@ def _is_harness(text: str) -> bool:
     return text.startswith(HARNESS_PREFIXES) or text.startswith(tuple("@" + p for p in HARNESS_PREFIXES))
 
 
+def _without_harness(frames: list[str]) -> list[str]:
+    """The frames after the last of ljprof's own from the root (run.lua, and the xpcall it calls)."""
+    cut = 0
+    for i, frame in enumerate(frames):
+        if _is_harness(frame):
+            cut = i + 1
+    if cut < len(frames) and frames[cut].startswith("[builtin#") and frames[cut].endswith("xpcall"):
+        cut += 1
+    return frames[cut:]
+
+
 def parse(text: str) -> CpuRaw:
     """raw/cpu.txt -> stacks (harness frames at the root cut off); a malformed line is skipped."""
     raw = CpuRaw()
     pairs: list[tuple[tuple[str, ...], int]] = []
+    names: dict[str, str] = {}  # dumpstack's frame -> ours: a profile has few distinct frames
     for line in text.splitlines():
         header = _HEADER.match(line)
         if header:
@@ -88,18 +100,14 @@ def parse(text: str) -> CpuRaw:
             continue
         count, state, stack = int(parts[0]), parts[1], parts[2]
         frames = stack.split(";") if stack else []
-        cut = 0
-        for i, frame in enumerate(frames):  # the last harness frame from the root, and xpcall after it
-            if _is_harness(frame):
-                cut = i + 1
-        if cut and cut < len(frames) and frames[cut].startswith("[builtin#") and frames[cut].endswith("xpcall"):
-            cut += 1
-        frames = frames[cut:]
+        if any(prefix in stack for prefix in HARNESS_PREFIXES):
+            frames = _without_harness(frames)
         if not frames:
             raw.harness_samples += count
             continue
         leaf = flame.state_frame(STATES[state]) if state in STATES else f"[state {state}]"
-        pairs.append(((*map(_frame, frames), leaf), count))
+        named = tuple(names[f] if f in names else names.setdefault(f, _frame(f)) for f in frames)
+        pairs.append(((*named, leaf), count))
     raw.stacks = flame.merge(pairs)
     return raw
 
