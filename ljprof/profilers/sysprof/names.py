@@ -5,13 +5,15 @@ Frame names:
   read from that source line when the run kept the file (`@hot.lua:7 add`);
   the main chunk is `chunk:0 main chunk`; otherwise `chunk:line`
 - a trace: `trace N`, under its start function's frame
-- a fast function: its name from the image's own jit/vmdef.lua (`pcall`,
-  `os.clock`: ffids differ between builds, so the harness records the
-  table), else `ffunc#N`
+- a fast function: `[builtin#N] name`, the name from the image's own
+  jit/vmdef.lua (`[builtin#122] os.clock`: ffids differ between builds, so
+  the harness records the table), else `ffunc#N`
 - a C function or host frame: its symbol (nearest at or below the address,
   in the same library), else `lib.so+0xoff` (memprof's clibs.py)
-- host-only samples (interpreter, GC, trace exit, JIT compiler) end in a
-  pseudo-frame: `[GC]`, `[JIT recorder]`, ...
+- every stack ends in its VM state's pseudo-frame (flame.py's VM_STATES):
+  `[Lua function]`, `[fast function]`, `[C function]`, `[interpreted]`,
+  `[GC]`, `[trace exit]`, `[recording]`, `[optimizing]`, `[assembling]`,
+  `[trace]`
 
 Merging (mode C): the host stack runs from `_start` to the C function that
 entered Lua; the Lua stack's bottom frame is that C function (`pmain` under
@@ -29,12 +31,12 @@ from collections.abc import Mapping
 
 from ljprof.profilers.memprof.clibs import Libraries
 from ljprof.profilers.sysprof.stream import GUEST_STATES, TRACE, Decoded, Frame, Sample
+from ljprof.reporting.flame import state_frame
 from ljprof.reporting.model import SourceLines
 
-Stacks = Mapping[tuple[str, ...], int]
-
-PSEUDO = {0: "[interpreter]", 4: "[GC]", 5: "[trace exit]", 6: "[JIT recorder]", 7: "[JIT optimizer]",
-          8: "[JIT assembler]"}
+# sysprof's vmstates (stream.VMSTATES order) as flame.py's state pseudo-frames
+STATE_FRAMES = tuple(state_frame(s) for s in ("interpreted", "Lua function", "fast function", "C function", "GC",
+                                              "trace exit", "recording", "optimizing", "assembling", "trace"))
 _FUNCTION = re.compile(r"(?:local\s+)?function\s+([\w.:]+)\s*\(")
 _ASSIGNED = re.compile(r"(?:local\s+)?([\w.\[\]\"']+)\s*=\s*function\s*\(")
 
@@ -101,7 +103,8 @@ class Namer:
                 name = f"proto@{int(str(frame[1])):#x}:{frame[2]}"
             elif kind == "F":
                 ffid = int(str(frame[1]))
-                name = self.ffnames.get(ffid, f"ffunc#{ffid}")
+                known = self.ffnames.get(ffid)
+                name = f"[builtin#{ffid}] {known}" if known else f"ffunc#{ffid}"
             else:  # "C"
                 name = self.c(int(str(frame[1])))
             self._cache[frame] = name
@@ -109,16 +112,17 @@ class Namer:
 
     def stack(self, sample: Sample) -> tuple[str, ...]:
         """A sample's frames, root first."""
+        state = STATE_FRAMES[sample.vmstate]
         if sample.vmstate == TRACE:
             _, traceno, chunk, line = sample.lua[0]
-            return (self.lua(str(chunk), int(str(line))), f"trace {traceno}")
+            return (self.lua(str(chunk), int(str(line))), f"trace {traceno}", state)
         host = [self.c(a) for a in reversed(sample.host)]
         if sample.vmstate not in GUEST_STATES:
-            return (*host, PSEUDO.get(sample.vmstate, f"[vmstate {sample.vmstate}]"))
+            return (*host, state)
         lua = [self.frame(f) for f in reversed(sample.lua)]
         if lua and sample.lua[-1][0] == "C" and lua[0] in host:
             host = host[:host.index(lua[0])]
-        return (*host, *lua)
+        return (*host, *lua, state)
 
 
 def stacks(decoded: Decoded, namer: Namer) -> Counter[tuple[str, ...]]:
