@@ -128,7 +128,7 @@ def _state(run: RunDir, decoded: Decoded, stopped: bool, error: str) -> tuple[st
         return "complete", ""
     if not stopped:
         death = _death(run)
-        return "crashed", f"{death}; the stream {decoded.reason or 'ends early'}"
+        return "crashed", f"{death}; the stream: {decoded.reason or 'it ends early'}"
     if error:
-        return "cut", f"sysprof did not stop cleanly ({error}); the stream {decoded.reason or 'ends early'}"
+        return "cut", f"sysprof did not stop cleanly ({error}); the stream: {decoded.reason or 'it ends early'}"
     return "cut", decoded.reason or "the stream ends early"

@@ -256,8 +256,8 @@ class _Decoder:
                 q = self._trace(p + 1)
                 self.shapes.clear()
             elif header <= TRACE:
-                self._sample(p)  # raises: the regular expression matches every complete, valid sample
-                raise _Bad(p, "a sample the format does not allow")  # pragma: no cover
+                self._sample(p)  # raises _Short or _Bad where the sample is cut or broken
+                raise _Bad(p, "a sample in a form sysprof does not write (a number with padding bytes)")
             else:
                 raise _Bad(p, f"unknown record header 0x{header:02x}")
             p = q
