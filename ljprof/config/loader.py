@@ -23,6 +23,7 @@ from ljprof.config.model import Config, EnvVar, ImageRecipe, Limits, LuajitSourc
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
 from ljprof.profilers import PROFILERS
+from ljprof.profilers.base import signals_of
 
 DEFAULT_BASE_IMAGE = "buildpack-deps:bullseye"
 DEFAULT_APT = ("cmake",)
@@ -415,6 +416,19 @@ def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ..
     return fields
 
 
+def _signals_free(w: Walker, node: Node, path: KeyPath, profilers: dict[str, Any]) -> bool:
+    """No two of the profile's profilers take the same signal (base.signals_of): say which do."""
+    takers: dict[str, list[str]] = {}
+    for name in profilers:
+        for signal in signals_of(PROFILERS[name]):
+            takers.setdefault(signal, []).append(name)
+    clashes = {signal: names for signal, names in takers.items() if len(names) > 1}
+    for signal, names in clashes.items():
+        w.error(node, path, f"{' and '.join(sorted(names))} both use {signal}: only one of them can run in a "
+                "profile", "switch one off here (e.g. 'sysprof: false'), or profile twice")
+    return not clashes
+
+
 def _exit_codes(w: Walker, node: Node, path: KeyPath) -> tuple[int, ...] | None:
     """The exit codes that count as success (a linter may exit 1 on warnings)."""
     items = node.value if isinstance(node, SequenceNode) else None
@@ -524,6 +538,9 @@ def _profilers(w: Walker, node: Node, path: KeyPath) -> dict[str, dict[str, obje
                 value = parse_duration(w, option_node, (*sub, key), spec.minimum)
             elif spec.kind == "choice":
                 value = w.choice(option_node, (*sub, key), spec.choices)
+            elif spec.kind == "count":
+                number = _positive(w, option_node, (*sub, key), integer=True)
+                value = None if number is None else int(number)
             elif spec.kind == "bool":
                 if _scalar_kind(option_node) == "bool":
                     value = option_node.value in ("true", "True", "yes", "on")
@@ -614,6 +631,8 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         return None
     limits = merged("limits")
     profilers = {k: v for k, v in merged("profilers").items() if v is not None}
+    if not _signals_free(w, pick("profilers")[0] or node, (*path, "profilers"), profilers):
+        return None
     return Profile(
         name=name,
         image=str(image),

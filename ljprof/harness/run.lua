@@ -43,7 +43,39 @@ end
 -- each returning true or nil and an error, as misc.memprof does.
 local running = {}
 local switches = {}
-local context = { out = out, record = record, now = now, enabled = enabled }
+
+-- jit.profile has one timer per VM; profilers share it (cpu samples with it,
+-- memprof's windows tick from it): timer.subscribe(name, fn, ms) calls
+-- fn(thread, samples, vmstate) on every tick, at the interval of the one
+-- subscriber that gives ms (else 10 ms); timer.unsubscribe(name). Each change
+-- restarts jit.profile with the subscribers' callbacks.
+local timer = { users = {} }
+function timer.restart()
+  local has_profile, profile = pcall(require, "jit.profile")
+  if not has_profile then return nil, "this LuaJIT has no jit.profile" end
+  profile.stop()
+  local fns, ms = {}, nil
+  for _, user in pairs(timer.users) do
+    fns[#fns + 1] = user.fn
+    ms = user.ms or ms
+  end
+  if #fns == 0 then return true end
+  profile.start("li" .. (ms or 10), function(thread, samples, vmstate)
+    for i = 1, #fns do fns[i](thread, samples, vmstate) end
+  end)
+  return true
+end
+function timer.subscribe(name, fn, ms)
+  timer.users[name] = { fn = fn, ms = ms }
+  return timer.restart()
+end
+function timer.unsubscribe(name)
+  if not timer.users[name] then return true end
+  timer.users[name] = nil
+  return timer.restart()
+end
+
+local context = { out = out, record = record, now = now, enabled = enabled, timer = timer }
 for name, o in pairs(enabled) do
   if o.harness then switches[name] = dofile(o.harness)(context) end
 end

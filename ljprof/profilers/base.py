@@ -15,12 +15,19 @@ from ljprof.reporting.model import RunDir, Section
 class Option:
     """One option of a profiler's block in profiles.yml."""
 
-    kind: str  # "duration" (seconds; "100ms", "2s", 0.5) | "bool" | "choice"
+    kind: str  # "duration" (seconds; "100ms", "2s", 0.5) | "bool" | "choice" | "count" (a whole number >= 1)
     default: Any
     help: str
     choices: tuple[str, ...] = ()
     minimum: float = 0.0  # for durations: the smallest value that makes sense
     can_be_off: bool = False  # for durations: `false` switches it off (the value is then 0)
+
+
+def signals_of(profiler: object) -> tuple[str, ...]:
+    """The process-wide resources a profiler takes for itself (e.g. SIGPROF, which jit.profile and
+    sysprof both use): two profilers that take one cannot run in one profile, and the loader says so.
+    A profiler declares them as a `signals` attribute (tuple of names); most have none."""
+    return tuple(getattr(profiler, "signals", ()))
 
 
 class Profiler(Protocol):

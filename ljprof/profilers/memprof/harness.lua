@@ -9,7 +9,8 @@ return function(ctx)
   -- target has, and the harness logs each marker's time ("window N"). A marker
   -- is made at the first tick after a wall-clock window boundary. Ticks come
   -- from two places:
-  -- - jit.profile every 10 ms of CPU time: its callback runs at the VM's next
+  -- - jit.profile every 10 ms of CPU time (or cpu's interval when cpu is on:
+  --   they share its one timer, ctx.timer): its callback runs at the VM's next
   --   safe point, inside compiled loops too, so a busy target gets its markers;
   -- - the sampler thread (ljprof_sampler.nudge) at each boundary of wall time,
   --   through a one-shot hook: a target that mostly waits (a bot in select)
@@ -32,17 +33,15 @@ return function(ctx)
       record("window", n)
       next_at = next_at + seconds * math.max(1, math.floor((t - next_at) / seconds) + 1)
     end
-    local has_profile, profile = pcall(require, "jit.profile")
-    if has_profile and not enabled.sysprof then
-      profile.start("i10", tick)
-      ticking = true
+    if not enabled.sysprof then  -- jit.profile's timer, shared with cpu (ctx.timer in run.lua)
+      ticking = ctx.timer.subscribe("memprof", tick) or false
     end
     nudging = has_sampler and sampler.nudge(seconds, tick) or false
   end
 
   local function stop_windows()
     if nudging then sampler.nudge(0) end
-    if ticking then require("jit.profile").stop() end
+    if ticking then ctx.timer.unsubscribe("memprof") end
     ticking, nudging = false, false
   end
 

@@ -16,6 +16,7 @@ BUFFER = 4096  # sysprof's stream buffer: what a killed target loses at most (a 
 
 class SysprofCapture:
     name = "sysprof"
+    signals = ("SIGPROF",)  # jit.profile's too (cpu): the loader refuses both in one profile
     summary = "Tarantool's sysprof: sampled Lua (mode L) or Lua and C (mode C) stacks as flame graphs"
     options: Mapping[str, Option] = {
         "mode": Option("choice", "L", "L: Lua stacks (sysprof's host backtrace is replaced by a no-op: no libgcc "

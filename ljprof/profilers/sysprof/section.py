@@ -90,7 +90,8 @@ def sysprof_section(run: RunDir) -> Section:
             death = _death(run)
             return Section("sysprof", "crashed", why=death, headline=f"sysprof: crashed: {death}; {SUGGESTION}",
                            console=(f"  {SUGGESTION}",), summary=extra)
-        by_state: dict[tuple[str, ...], int] = {(STATE_FRAMES[i],): counters.get(s, 0) for i, s in enumerate(VMSTATES) if counters.get(s)}
+        by_state: dict[tuple[str, ...], int] = {(STATE_FRAMES[i],): counters[s] for i, s in enumerate(VMSTATES)
+                                                if counters.get(s)}
         return stacks_section("sysprof", by_state, run, title="sysprof: VM states (mode D)", interval_s=interval_s,
                               extra=extra)
     path = run.raw / FILE
