@@ -39,7 +39,7 @@ def test_a_crash_keeps_what_was_flushed_and_suggests_cpu() -> None:
     assert section.summary["samples"] == 24 and section.summary["complete"] is False
     assert "24 samples kept; use the `cpu` profiler instead" in section.headline
     assert any("`cpu` profiler" in line for line in section.console)
-    assert "sysprof crashed</strong>: the target crashed: killed by SIGSEGV" in section.html
+    assert "24 samples kept; use the `cpu` profiler instead" in section.html
     assert {p.name for p in section.pages} == {"sysprof.html", "sysprof.folded", "sysprof.speedscope.json"}
 
 

@@ -116,8 +116,8 @@ def sysprof_section(run: RunDir) -> Section:
         return section
     kept = f"{decoded.total:,} samples kept"
     headline = f"sysprof: {state}: {why}; {kept}" + (f"; {SUGGESTION}" if state == "crashed" else "")
-    warn = f'<p class="warn"><strong>sysprof {state}</strong>: {html.escape(why)}; {kept}'
-    warn += f". {html.escape(SUGGESTION)}.</p>" if state == "crashed" else ".</p>"
+    # index.html shows `why` already: this adds what was kept and what to do
+    warn = f'<p class="warn">{kept}' + (f"; {html.escape(SUGGESTION)}.</p>" if state == "crashed" else ".</p>")
     console = (f"  {SUGGESTION}",) if state == "crashed" else ()
     return replace(section, headline=headline, html=warn + section.html, console=(*section.console, *console),
                    markdown=f"- {headline}\n\n" + section.markdown)
