@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ljprof.reporting.model import Json, Page, RunDir, Section, SourceLines
+from ljprof.reporting.model import HARNESS_PREFIXES, Json, Page, RunDir, Section, SourceLines
 from ljprof.reporting.page import asset
 
 Stacks = Mapping[tuple[str, ...], int]
@@ -86,6 +86,23 @@ def function_name(frame: str) -> str:
     if lua is None:
         return frame
     return f"{lua.chunk} {lua.name}" if lua.name else lua.chunk
+
+
+def is_harness(frame: str) -> bool:
+    """A frame of ljprof's own Lua (run.lua, a profiler's harness.lua), named with or without the '@'."""
+    return frame.removeprefix("@").startswith(HARNESS_PREFIXES)
+
+
+def without_harness(frames: list[str]) -> list[str]:
+    """The frames above ljprof's own, root first: everything from the root through the last harness
+    frame, and the xpcall it calls the target with, is cut (the host frames below it too)."""
+    cut = 0
+    for i, frame in enumerate(frames):
+        if is_harness(frame):
+            cut = i + 1
+    if 0 < cut < len(frames) and frames[cut].startswith("[builtin#") and frames[cut].endswith("xpcall"):
+        cut += 1
+    return frames[cut:]
 
 
 def total_samples(stacks: Stacks) -> int:

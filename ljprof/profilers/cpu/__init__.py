@@ -66,21 +66,6 @@ def _frame(text: str) -> str:
     return f"@{path}:{line} {name}".rstrip()
 
 
-def _is_harness(text: str) -> bool:
-    return text.startswith(HARNESS_PREFIXES) or text.startswith(tuple("@" + p for p in HARNESS_PREFIXES))
-
-
-def _without_harness(frames: list[str]) -> list[str]:
-    """The frames after the last of ljprof's own from the root (run.lua, and the xpcall it calls)."""
-    cut = 0
-    for i, frame in enumerate(frames):
-        if _is_harness(frame):
-            cut = i + 1
-    if cut < len(frames) and frames[cut].startswith("[builtin#") and frames[cut].endswith("xpcall"):
-        cut += 1
-    return frames[cut:]
-
-
 def parse(text: str) -> CpuRaw:
     """raw/cpu.txt -> stacks (harness frames at the root cut off); a malformed line is skipped."""
     raw = CpuRaw()
@@ -101,7 +86,7 @@ def parse(text: str) -> CpuRaw:
         count, state, stack = int(parts[0]), parts[1], parts[2]
         frames = stack.split(";") if stack else []
         if any(prefix in stack for prefix in HARNESS_PREFIXES):
-            frames = _without_harness(frames)
+            frames = flame.without_harness(frames)
         if not frames:
             raw.harness_samples += count
             continue

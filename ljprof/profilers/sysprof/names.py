@@ -31,7 +31,7 @@ from collections.abc import Mapping
 
 from ljprof.profilers.memprof.clibs import Libraries
 from ljprof.profilers.sysprof.stream import GUEST_STATES, TRACE, Decoded, Frame, Sample
-from ljprof.reporting.flame import state_frame
+from ljprof.reporting.flame import state_frame, without_harness
 from ljprof.reporting.model import SourceLines
 
 # sysprof's vmstates (stream.VMSTATES order) as flame.py's state pseudo-frames
@@ -122,7 +122,8 @@ class Namer:
         lua = [self.frame(f) for f in reversed(sample.lua)]
         if lua and sample.lua[-1][0] == "C" and lua[0] in host:
             host = host[:host.index(lua[0])]
-        return (*host, *lua, state)
+        # ljprof's harness and what called it (pmain, main) are not the target's
+        return (*(without_harness([*host, *lua]) or ["[ljprof harness]"]), state)
 
 
 def stacks(decoded: Decoded, namer: Namer) -> Counter[tuple[str, ...]]:
