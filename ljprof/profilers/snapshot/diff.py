@@ -9,7 +9,7 @@ edge (`.next.next.next`, a linked list) one `.next+`, and a holder with more
 than MANY_KEYS different string keys of new entries has them as [*] too. So
 10,000 entries of one table read as one line:
 
-    local register in main chunk (@edge.lua) › upvalue sessions of register (@edge.lua:4) [*]  x 1,000
+    local register in main chunk (@edge.lua) > upvalue sessions of register (@edge.lua:4) [*]  x 1,000
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def segment(snap: Snapshot, i: int, general: bool) -> str:
     if kind == "^":
         p = snap.parent[i]
         owner = _name(snap.label_of[p]) or "function"
-        return f" › upvalue {rest} of {owner} ({short_source(snap.info[p])})"
+        return f" > upvalue {rest} of {owner} ({short_source(snap.info[p])})"
     if kind == "$":
         name, _, where = rest.partition(" in ")
         return f"local {name} in {short_source(where)}"
@@ -92,11 +92,11 @@ def segment(snap: Snapshot, i: int, general: bool) -> str:
     if kind == "R":
         return rest
     if kind == "#":
-        return " › metatable"
+        return " > metatable"
     if kind == "&":
-        return " › environment"
+        return " > environment"
     if kind == "<":
-        return " › constant"
+        return " > constant"
     return label
 
 
@@ -126,12 +126,12 @@ def _append(segs: tuple[str, ...], seg: str) -> tuple[str, ...]:
 
 
 def path_text(segs: tuple[str, ...]) -> str:
-    return "".join(segs).lstrip(" ›").replace(")[", ") [") or "(a root)"
+    return "".join(segs).lstrip(" >").replace(")[", ") [") or "(a root)"
 
 
 def diff(earlier: Snapshot, later: Snapshot) -> Diff:
     """The objects of `later` that `earlier` did not have, grouped by path pattern, biggest first."""
-    old = set(zip(earlier.kind, earlier.addr))
+    old = set(zip(earlier.kind, earlier.addr, strict=True))
     parent, kind, addr, size = later.parent, later.kind, later.addr, later.size
     entry = [0] * len(parent)  # for a new object, its entry; 0 for an old one
     paths = _Paths(later)

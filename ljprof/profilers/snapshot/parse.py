@@ -44,7 +44,7 @@ class Snapshot:
     def census(self) -> dict[str, tuple[int, int]]:
         """type -> (objects, bytes), as OpenResty's lj-gc-objs counts them."""
         out: dict[str, list[int]] = {}
-        for kind, size in zip(self.kind[1:], self.size[1:]):
+        for kind, size in zip(self.kind[1:], self.size[1:], strict=True):
             cell = out.setdefault(kind, [0, 0])
             cell[0] += 1
             cell[1] += size
