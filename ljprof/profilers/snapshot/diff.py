@@ -2,8 +2,9 @@
 
 Identity across snapshots is (type, address). The walk is breadth-first, so
 each object's parent makes its shortest retaining path. A new object whose
-parent is old (or a root) is an *entry*: the new objects below it (by parent)
-count with it. Entries are grouped by their holder's path and their own edge,
+parent is old (or a root), or new with more than MANY_KEYS new children (a
+new collection: its elements are what it holds), is an *entry*: the new
+objects below it (by parent) count with it. Entries are grouped by their holder's path and their own edge,
 generalised: indices and keys other than strings become [*], a run of the same
 edge (`.next.next.next`, a linked list) one `.next+`, and a holder with more
 than MANY_KEYS different string keys of new entries has them as [*] too. So
@@ -137,11 +138,17 @@ def diff(earlier: Snapshot, later: Snapshot) -> Diff:
     paths = _Paths(later)
     by_key: dict[tuple[tuple[str, ...], str], Group] = {}
     new_objects = new_bytes = 0
+    is_new = [False] * len(parent)
+    kids = [0] * len(parent)  # new children of new objects
     for i in range(1, len(parent)):
-        if (kind[i], addr[i]) in old:
+        if (kind[i], addr[i]) not in old:
+            is_new[i] = True
+            kids[parent[i]] += 1
+    for i in range(1, len(parent)):
+        if not is_new[i]:
             continue
         p = parent[i]
-        e = entry[p] if p else 0
+        e = entry[p] if p and kids[p] <= MANY_KEYS else 0
         if not e:
             e = i
         entry[i] = e

@@ -53,6 +53,12 @@ def _edge_text(label: str) -> str:
             "&": "env", "<": "constant"}.get(kind, rest)
 
 
+def _drawable(out: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
+    """A node's edges worth drawing: no string keys (the field says them), ROWS fields at most."""
+    fields = [e for e in out if e[1][:1] in ".[" or (e[1][:1] == "{" and e[1] != "{key")][:ROWS]
+    return fields + [e for e in out if e[1][:1] not in ".[{"]
+
+
 def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], root: int, depth: int,
               max_nodes: int) -> tuple[str, int, int]:
     """DOT of what `root` references; returns (dot, nodes drawn, objects left out)."""
@@ -63,7 +69,7 @@ def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], roo
         head += 1
         if level[i] >= depth:
             continue
-        for to, _label, _weak in edges.get(i, []):
+        for to, _label, _weak in _drawable(edges.get(i, [])):
             if to in level:
                 continue
             if len(order) >= max_nodes:
@@ -76,15 +82,15 @@ def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], roo
              '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];']
     for i in order:
         kind = snap.kind[i]
-        out = edges.get(i, [])
+        out = _drawable(edges.get(i, []))
         if kind == "table":
             rows = [f'<tr><td colspan="2" bgcolor="#dde8f5"><b>{_q(_title(snap, i))}</b></td></tr>']
-            fields = [(to, label) for to, label, _w in out if label[:1] in ".[{"][:ROWS]
+            fields = [(to, label) for to, label, _w in out if label[:1] in ".[{"]
             for n, (_to, label) in enumerate(fields):
                 rows.append(f'<tr><td align="left">{_q(_edge_text(label)[:30])}</td><td port="p{n}">•</td></tr>')
-            more = sum(1 for _to, label, _w in out if label[:1] in ".[{") - len(fields)
+            more = len(edges.get(i, [])) - len(out)
             if more > 0:
-                rows.append(f'<tr><td colspan="2"><i>{more} more fields</i></td></tr>')
+                rows.append(f'<tr><td colspan="2"><i>{more} more edges</i></td></tr>')
             lines.append(f'  n{i} [shape=plaintext, label=<<table border="0" cellborder="1" cellspacing="0">'
                          f'{"".join(rows)}</table>>];')
             for n, (to, label) in enumerate(fields):
@@ -103,7 +109,7 @@ def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], roo
                 lines.append(f'  n{i} -> n{to} [label="{_q(_edge_text(label))}"{style}];')
     if left_out:
         lines.append(f'  more [shape=box, style="rounded,filled", fillcolor="#f3e2c7", label="+{left_out} more"];')
-        lines.append(f"  n{order[-1]} -> more [style=invis];")
+        lines.append(f"  n{root} -> more [style=dotted];")
     lines.append("}")
     return "\n".join(lines) + "\n", len(order), left_out
 

@@ -40,6 +40,13 @@ def pick_pair(snaps: list[Snapshot]) -> tuple[Snapshot, Snapshot]:
     return snaps[0], snaps[-1]
 
 
+def _line(location: Location) -> str:
+    """A trace's allocations count for the line it starts at, as memprof's rows count them."""
+    if location.kind == "trace" and location.source is not None:
+        return f"{location.source}:{location.line}"
+    return location.name
+
+
 def join(group: Group, later: Snapshot, chunks: Mapping[int, tuple[int, Location]]) -> Json:
     """Where a group's entries were allocated (memprof's line) and the exact bytes of its objects."""
     where: Counter[str] = Counter()
@@ -47,7 +54,7 @@ def join(group: Group, later: Snapshot, chunks: Mapping[int, tuple[int, Location
         if later.kind[i] in JOINED_KINDS:
             hit = chunks.get(int(later.addr[i], 16))
             if hit is not None:
-                where[hit[1].name] += 1
+                where[_line(hit[1])] += 1
     exact = matched = 0
     for i in group.members:
         if later.kind[i] in JOINED_KINDS:
