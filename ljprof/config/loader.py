@@ -13,6 +13,7 @@ Dockerfile's choices.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ljprof.config.model import Config, EnvVar, ImageRecipe, Limits, LoomSource, LuajitSource, LuarocksSpec, Profile
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
-from ljprof.profilers import PROFILERS
+from ljprof.profilers import PROFILERS, Option
 from ljprof.profilers.base import signals_of
 
 DEFAULT_BASE_IMAGE = "buildpack-deps:bullseye"
@@ -578,29 +579,45 @@ def _profilers(w: Walker, node: Node, path: KeyPath) -> dict[str, dict[str, obje
                             f"options of {name}: {', '.join(profiler.options) or 'none'}; or 'true' / 'false'")
         if options is None:
             continue
-        values: dict[str, object] = {k: o.default for k, o in profiler.options.items()}
-        for key, (_, option_node) in options.items():
-            spec = profiler.options[key]
-            value: object = None
-            if spec.kind == "duration" and spec.can_be_off and _scalar_kind(option_node) == "bool" \
-                    and option_node.value in ("false", "False", "no", "off"):
-                value = 0.0  # switched off
-            elif spec.kind == "duration":
-                value = parse_duration(w, option_node, (*sub, key), spec.minimum)
-            elif spec.kind == "choice":
-                value = w.choice(option_node, (*sub, key), spec.choices)
-            elif spec.kind == "count":
-                number = _positive(w, option_node, (*sub, key), integer=True)
-                value = None if number is None else int(number)
-            elif spec.kind == "bool":
-                if _scalar_kind(option_node) == "bool":
-                    value = option_node.value in ("true", "True", "yes", "on")
-                else:
-                    w.error(option_node, (*sub, key), f"expected true or false, got {describe(option_node)}")
-            if value is not None:
-                values[key] = value
-        chosen[name] = values
+        chosen[name] = _option_values(w, options, profiler.options, sub)
     return chosen
+
+
+def _option_values(w: Walker, given: dict[str, tuple[Node, Node]], specs: Mapping[str, Option],
+                   path: KeyPath) -> dict[str, object]:
+    """A profiler's options (or a mapping option's fields) with the defaults filled in."""
+    values: dict[str, object] = {k: o.default for k, o in specs.items()}
+    for key, (_, option_node) in given.items():
+        spec = specs[key]
+        value: object = None
+        if spec.kind == "duration" and spec.can_be_off and _scalar_kind(option_node) == "bool" \
+                and option_node.value in ("false", "False", "no", "off"):
+            value = 0.0  # switched off
+        elif spec.kind == "duration":
+            value = parse_duration(w, option_node, (*path, key), spec.minimum)
+        elif spec.kind == "choice":
+            value = w.choice(option_node, (*path, key), spec.choices)
+        elif spec.kind == "bool":
+            if _scalar_kind(option_node) == "bool":
+                value = option_node.value in ("true", "True", "yes", "on")
+            else:
+                w.error(option_node, (*path, key), f"expected true or false, got {describe(option_node)}")
+        elif spec.kind == "count":
+            if _scalar_kind(option_node) == "int" and int(option_node.value) >= spec.minimum:
+                value = int(option_node.value)
+            else:
+                w.error(option_node, (*path, key),
+                        f"expected a whole number of at least {spec.minimum:g}, got {describe(option_node)}")
+        elif spec.kind == "text":
+            value = w.string(option_node, (*path, key))
+        elif spec.kind == "mapping":
+            fields = w.mapping(option_node, (*path, key), tuple(spec.fields),
+                               f"keys of {key}: {', '.join(spec.fields)}")
+            if fields is not None:
+                value = _option_values(w, fields, spec.fields, (*path, key))
+        if value is not None:
+            values[key] = value
+    return values
 
 
 def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], images: dict[str, ImageRecipe],

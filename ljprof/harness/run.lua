@@ -16,6 +16,7 @@
 --   local ok, ljprof = pcall(require, "ljprof")
 --   ljprof.mark("warm-up done")      -- a point in time on the timeline
 --   ljprof.start("memprof") / ljprof.stop("memprof")   -- with memprof start = manual
+--   ljprof.snapshot("after warm-up")  -- a heap snapshot, with the snapshot profiler on
 
 local real_exit = os.exit
 -- A killed target keeps what it printed: line-buffered like a terminal, not
@@ -146,7 +147,10 @@ end
 -- target still references counts as live and only its garbage as freed. After
 -- a return, the target's locals are garbage too, and count so.
 local function stop_all()
-  for name in pairs(running) do stop(name) end
+  for name in pairs(running) do
+    if not switches[name].last then stop(name) end
+  end
+  for name in pairs(running) do stop(name) end -- those that asked to be last (a heap walk)
   if sampling then
     sampling = false
     sampler.stop()
@@ -170,6 +174,10 @@ package.preload["ljprof"] = function()
   return {
     active = true,
     mark = function(label) record("mark", label) end,
+    -- A heap snapshot (with snapshot on): returns its label (made unique), or nil.
+    snapshot = function(label)
+      if running.snapshot then return switches.snapshot.take(enabled.snapshot, label) end
+    end,
     start = start,
     stop = stop,
     now = now,

@@ -4,7 +4,7 @@ what it asks of the Lua harness, and what it makes of its raw files."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,12 +15,15 @@ from ljprof.reporting.model import RunDir, Section
 class Option:
     """One option of a profiler's block in profiles.yml."""
 
-    kind: str  # "duration" (seconds; "100ms", "2s", 0.5) | "bool" | "choice" | "count" (a whole number >= 1)
+    # "duration" (seconds; "100ms", "2s", 0.5) | "bool" | "choice" | "count" (a whole number >= minimum)
+    # | "text" | "mapping" (of `fields`; its default is None or a dict of their defaults)
+    kind: str
     default: Any
     help: str
     choices: tuple[str, ...] = ()
     minimum: float = 0.0  # for durations: the smallest value that makes sense
     can_be_off: bool = False  # for durations: `false` switches it off (the value is then 0)
+    fields: Mapping[str, Option] = field(default_factory=dict)  # for mappings
 
 
 def signals_of(profiler: object) -> tuple[str, ...]:

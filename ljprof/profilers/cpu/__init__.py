@@ -104,7 +104,8 @@ class CpuProfiler:
     options: Mapping[str, Option] = {
         "interval": Option("duration", 0.01, "CPU time between two samples (jit.profile counts whole "
                            "milliseconds)", minimum=0.001),
-        "depth": Option("count", 64, "the innermost frames kept of each stack (deeper stacks lose their roots)"),
+        "depth": Option("count", 64, "the innermost frames kept of each stack (deeper stacks lose their roots)",
+                        minimum=1),
     }
 
     def image_problem(self, facts: Mapping[str, Any], options: Mapping[str, Any]) -> str:

@@ -2167,6 +2167,28 @@ done:
     return res;
 }
 
+/* The live chunks themselves, for joining with a heap snapshot: [(addr, size, loc)] in no order. */
+static PyObject *Decoder_heap(Decoder *d, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (size_t j = 0; j <= d->heap.mask; j++) {
+        HeapSlot *h = &d->heap.slots[j];
+        if (!h->loc1)
+            continue;
+        PyObject *item = Py_BuildValue("(KKK)", (unsigned long long)h->addr,
+                                       (unsigned long long)slot_size(d, h), (unsigned long long)(h->loc1 - 1));
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return out;
+}
+
 static PyMethodDef Decoder_methods[] = {
     {"feed", (PyCFunction)Decoder_feed, METH_VARARGS,
      "feed(data, base, final=False) -> (consumed, status, need): decode every complete record in data."},
@@ -2174,6 +2196,7 @@ static PyMethodDef Decoder_methods[] = {
     {"error", (PyCFunction)Decoder_error, METH_NOARGS,
      "(code, record offset, error offset, value) of the error that stopped decoding, or None."},
     {"result", (PyCFunction)Decoder_result, METH_NOARGS, "The aggregated data, as plain tuples and lists."},
+    {"heap", (PyCFunction)Decoder_heap, METH_NOARGS, "The live chunks: [(addr, size, loc)], in no order."},
     {NULL, NULL, 0, NULL},
 };
 

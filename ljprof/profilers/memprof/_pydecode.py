@@ -157,6 +157,10 @@ class PyDecoder:
     def phase(self) -> int:
         return self._phase
 
+    def heap(self) -> list[tuple[int, int, int]]:
+        """The live chunks: [(addr, size, loc)] (for joining with a heap snapshot)."""
+        return [(addr, size, loc) for addr, (size, loc, _window) in self._heap.items()]
+
     def error(self) -> tuple[int, int, int, int] | None:
         return self._error
 

@@ -207,6 +207,11 @@ def _live_sites(raw: RawResult, namer: _Namer) -> tuple[LiveSite, ...]:
     return tuple(sorted(rows, key=lambda row: _order(row.stats, row.location.name)))
 
 
+def locations(raw: RawResult) -> list[Location]:
+    """Every loc id's location, as the reports name it (for chunks joined by address)."""
+    return _Namer(raw).locations
+
+
 def build_profile(raw: RawResult, end: StreamEnd, source: str) -> MemprofProfile:
     namer = _Namer(raw)
     locations = namer.locations

@@ -52,6 +52,8 @@ class DecoderImpl(Protocol):
 
     def result(self) -> tuple[object, ...]: ...
 
+    def heap(self) -> list[tuple[int, int, int]]: ...
+
 
 DecoderFactory = Callable[[int], DecoderImpl]  # max_windows -> a decoder
 
@@ -171,9 +173,11 @@ def _file_size(f: BinaryReader) -> int | None:
 
 def decode_stream(
     f: BinaryReader, name: str, *, decoder: str | None = None, chunk_size: int = CHUNK_SIZE,
-    max_windows: int = fmt.MAX_WINDOWS,
+    max_windows: int = fmt.MAX_WINDOWS, heap: list[tuple[int, int, int]] | None = None,
 ) -> tuple[RawResult, StreamEnd]:
-    """Decode a whole memprof stream from a binary file object (`max_windows`: see format.py)."""
+    """Decode a whole memprof stream from a binary file object (`max_windows`: see format.py).
+
+    `heap`, when given, gets the chunks live at the end: (addr, size, loc id) (to join with a heap snapshot)."""
     _kind, factory = pick_decoder(decoder)
     impl = factory(max_windows)
     known_size = _file_size(f)
@@ -212,6 +216,8 @@ def decode_stream(
             buf = grown
     offset = base + consumed
     header = buf[consumed] if filled > consumed else None
+    if heap is not None:
+        heap.extend(impl.heap())
     if status == fmt.STATUS_DONE:
         trailing = filled - consumed + _drain(f, 0)
         end = StreamEnd(True, offset + trailing, offset, fmt.PHASE_DONE, trailing_bytes=trailing)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ljprof.errors import ConfigError
-from ljprof.profilers.memprof.build import build_profile
+from ljprof.profilers.memprof.build import build_profile, locations
 from ljprof.profilers.memprof.decoder import BinaryReader, decode_stream
-from ljprof.profilers.memprof.model import MemprofProfile
+from ljprof.profilers.memprof.model import Location, MemprofProfile
 
 
 def parse_stream(f: BinaryReader, name: str, *, decoder: str | None = None) -> MemprofProfile:
@@ -24,3 +24,19 @@ def parse_file(path: str | Path, *, decoder: str | None = None) -> MemprofProfil
         raise ConfigError(f"{path}: cannot open the memprof file: {exc.strerror or exc}") from exc
     with f:
         return parse_stream(f, str(path), decoder=decoder)
+
+
+def live_chunks(path: str | Path, *, decoder: str | None = None) -> dict[int, tuple[int, Location]]:
+    """The chunks still allocated when a memprof file ends: address -> (bytes, where it was allocated).
+
+    The same addresses as string.format("%p") of tables, strings, functions and threads
+    (lj_obj_ptr), so a heap snapshot's objects can say where they were made."""
+    heap: list[tuple[int, int, int]] = []
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below; open errors become ConfigError
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot open the memprof file: {exc.strerror or exc}") from exc
+    with f:
+        raw, _end = decode_stream(f, str(path), decoder=decoder, heap=heap)
+    where = locations(raw)
+    return {addr: (size, where[loc]) for addr, size, loc in heap}

@@ -1,0 +1,57 @@
+"""The bot on Tarantool's fork with snapshot and memprof: its leak by path, where it was allocated, its picture."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ljprof import commands
+
+from .conftest import GitSource
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.docker, pytest.mark.tarantool]
+
+PROFILES = """
+images:
+  offline:
+    base: debian:bookworm
+    luarocks: {from: debian}
+    rocks: [luasec, copas, lua-cjson, luasocket]
+profiles:
+  bot:
+    image: offline
+    workdir: bot
+    script: bot.lua
+    duration: 5s
+    profilers:
+      memprof: {start: manual}
+      snapshot: true
+"""
+
+
+def test_the_bots_leak_by_path_and_allocation_site(tmp_path: Path, base_image: str, tarantool_git: GitSource) -> None:
+    shutil.copytree(REPO / "examples" / "bot", tmp_path / "bot")
+    (tmp_path / "profiles.yml").write_text(PROFILES)
+    environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
+               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+    result = commands.profile(tmp_path / "profiles.yml", "bot", None, {}, environ, io.StringIO(),
+                              reports=tmp_path / "reports")
+    leak_line = next(n for n, line in enumerate((REPO / "examples/bot/bot.lua").read_text().splitlines(), 1)
+                     if line.endswith("-- LEAK"))
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    first = summary["snapshot"]["retained"][0]
+    assert first["path"] == "local delivered in main chunk (@bot.lua:0) [*]"
+    # each entry: a table, its body and its copy (equal replies share their interned strings)
+    assert first["count"] >= 50 and 2 * first["count"] < first["objects"] <= 3 * first["count"]
+    # joined with memprof by address: every entry table was made on the LEAK line
+    assert first["allocated_at"] == f"@bot.lua:{leak_line}"
+    assert first["allocated_count"] == first["count"]
+    assert first["exact_bytes"] > 0
+    page = (result.run_dir / "snapshot.html").read_text()
+    assert "<svg" in page and "local delivered" in page
