@@ -37,6 +37,24 @@
  *   now() -> seconds since the module was loaded (the CSVs' clock)
  *   nudge(seconds, fn) -> true | nil, err: call fn about every `seconds` of wall time (needs start)
  *   nudge(0): stop nudging
+ *   sysprof_start{path =, mode = "L"|"C"|"D", interval = ms, buffer = bytes} -> true | nil, err
+ *   sysprof_stop() -> {samples =, INTERP =, LFUNC =, ...} | nil, err
+ *
+ * sysprof (Tarantool's fork only: compiled where lmisclib.h declares it) is
+ * started from here, not with misc.sysprof.start, for two settings Lua
+ * cannot make:
+ * - the stream's buffer: sysprof writes only when its buffer is full, and a
+ *   target it kills loses the rest (misc.sysprof's is 8 MiB, 128 KiB with
+ *   ljprof's stream-buffer fix); ours is `buffer` bytes (a few KB: one write
+ *   every second or so), written by our writer straight to the file;
+ * - the backtracer: in mode L sysprof's default one calls libgcc's
+ *   backtrace() inside the SIGPROF handler, which can deadlock when the
+ *   signal lands inside the unwinder (an error thrown by the target); mode L
+ *   records no host frames worth that risk, so a no-op backtracer is set.
+ *   Mode C keeps the default (host stacks are the point of it).
+ * The writer and the stop callback are process-wide; their context starts
+ * with the file descriptor, like misc.sysprof's own, so misc.sysprof.start
+ * still works after us (its context is then not freed: a leak of one buffer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +71,9 @@
 #include "lua.h"
 #ifdef LJPROF_HAVE_LMISCLIB
 #include "lmisclib.h"
+#endif
+#if defined(LJPROF_HAVE_LMISCLIB) && defined(LUAM_SYSPROF_LEAF)
+#define LJPROF_HAVE_SYSPROF 1
 #endif
 
 static struct {
@@ -296,9 +317,128 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+#ifdef LJPROF_HAVE_SYSPROF
+static struct {
+  int fd; /* first, as in misc.sysprof's context (see above) */
+  unsigned char *buf;
+  int running;
+} P = {.fd = -1};
+
+/* sysprof's buffer is full, or it stops: write it all now (runs in the SIGPROF handler: write() only) */
+static size_t sysprof_writer(const void **data, size_t len, void *ctx) {
+  int fd = *(const int *)ctx;
+  const char *p = *data;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, p + done, len - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *data = NULL; /* sysprof stops streaming */
+      return done;
+    }
+    done += (size_t)n;
+  }
+  return done;
+}
+
+static int sysprof_on_stop(void *ctx, uint8_t *buf) {
+  (void)buf;
+  if (ctx == NULL) return 0;
+  int fd = *(int *)ctx;
+  *(int *)ctx = -1;
+  return fd >= 0 ? close(fd) : 0;
+}
+
+static void no_backtrace(void *(*frame_writer)(int frame_no, void *addr)) { (void)frame_writer; }
+
+static int sysprof_fail(lua_State *L, const char *what, int status) {
+  static const char *const why[] = {"ok", "misuse (bad options, or sysprof is not configured)",
+                                    "already running", "out of memory", "I/O error"};
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s%s%s", what, status >= 0 && status <= 4 ? why[status] : "failed",
+                  status == PROFILE_ERRIO ? ": " : "", status == PROFILE_ERRIO ? strerror(errno) : "");
+  return 2;
+}
+
+static int l_sysprof_start(lua_State *L) {
+  struct luam_Sysprof_Options opt;
+  const char *mode, *path;
+  int status;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (P.running) return sysprof_fail(L, "sysprof", PROFILE_ERRRUN);
+  lua_getfield(L, 1, "mode");
+  mode = luaL_optstring(L, -1, "L");
+  lua_getfield(L, 1, "path");
+  path = lua_tostring(L, -1);
+  lua_getfield(L, 1, "interval");
+  memset(&opt, 0, sizeof opt);
+  opt.interval = (uint64_t)luaL_optinteger(L, -1, 10);
+  lua_getfield(L, 1, "buffer");
+  size_t len = (size_t)luaL_optinteger(L, -1, 4096);
+  if (opt.interval < 1) opt.interval = 1;
+  if (len < 512) len = 512;
+  switch (mode[0]) {
+  case 'D': opt.mode = LUAM_SYSPROF_DEFAULT; break;
+  case 'L': opt.mode = LUAM_SYSPROF_LEAF; break;
+  case 'C': opt.mode = LUAM_SYSPROF_CALLGRAPH; break;
+  default: return luaL_error(L, "ljprof_sampler: sysprof mode must be D, L or C, not %s", mode);
+  }
+  if (opt.mode != LUAM_SYSPROF_DEFAULT) {
+    if (path == NULL) return luaL_error(L, "ljprof_sampler: sysprof needs a path in mode %s", mode);
+    P.fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    if (P.fd < 0) return luaL_error(L, "ljprof_sampler: cannot open %s: %s", path, strerror(errno));
+    P.buf = malloc(len);
+    if (P.buf == NULL) { close(P.fd); P.fd = -1; return luaL_error(L, "ljprof_sampler: out of memory"); }
+    opt.buf = P.buf;
+    opt.len = len;
+    opt.ctx = &P;
+  }
+  luaM_sysprof_set_writer(sysprof_writer);
+  luaM_sysprof_set_on_stop(sysprof_on_stop);
+  luaM_sysprof_set_backtracer(opt.mode == LUAM_SYSPROF_LEAF ? no_backtrace : NULL);
+  status = luaM_sysprof_start(L, &opt);
+  if (status != PROFILE_SUCCESS) {
+    if (P.fd >= 0) close(P.fd); /* the stop callback closed it when sysprof called it */
+    P.fd = -1;
+    free(P.buf);
+    P.buf = NULL;
+    return sysprof_fail(L, "sysprof did not start", status);
+  }
+  P.running = 1;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_sysprof_stop(lua_State *L) {
+  struct luam_Sysprof_Counters c;
+  int status;
+  if (!P.running) return sysprof_fail(L, "sysprof", PROFILE_ERRUSE);
+  P.running = 0;
+  status = luaM_sysprof_stop(L);
+  if (P.fd >= 0) close(P.fd);
+  P.fd = -1;
+  free(P.buf);
+  P.buf = NULL;
+  if (status != PROFILE_SUCCESS) return sysprof_fail(L, "sysprof did not stop cleanly", status);
+  if (luaM_sysprof_report(&c) != PROFILE_SUCCESS) return sysprof_fail(L, "sysprof's counters", PROFILE_ERRUSE);
+  lua_newtable(L);
+  static const char *const names[] = {"INTERP", "LFUNC", "FFUNC", "CFUNC", "GC", "EXIT", "RECORD", "OPT", "ASM",
+                                      "TRACE", "samples"};
+  const uint64_t *v = (const uint64_t *)&c; /* the counters, in vmstate order, then samples */
+  for (int i = 0; i < 11; i++) {
+    lua_pushnumber(L, (lua_Number)v[i]);
+    lua_setfield(L, -2, names[i]);
+  }
+  return 1;
+}
+#endif
+
 int luaopen_ljprof_sampler(lua_State *L) {
   static const luaL_Reg api[] = {{"start", l_start}, {"stop", l_stop}, {"now", l_now}, {"nudge", l_nudge},
-                                    {NULL, NULL}};
+#ifdef LJPROF_HAVE_SYSPROF
+                                 {"sysprof_start", l_sysprof_start}, {"sysprof_stop", l_sysprof_stop},
+#endif
+                                 {NULL, NULL}};
   if (S.t0.tv_sec == 0 && S.t0.tv_nsec == 0) {
     pthread_condattr_t attr;
     clock_gettime(CLOCK_MONOTONIC, &S.t0);

@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ljprof.profilers import cpu, gc, memprof, metrics, proc
+from ljprof.profilers import cpu, gc, memprof, metrics, proc, sysprof
 from ljprof.profilers.base import Option, Profiler
 
 PROFILERS: dict[str, Profiler] = {p.name: p for p in (memprof.PROFILER, gc.PROFILER, metrics.PROFILER, proc.PROFILER,
-                                                     cpu.PROFILER)}
+                                                      cpu.PROFILER, sysprof.PROFILER)}
 
 PROFILERS_DIR = Path(__file__).resolve().parent
 
