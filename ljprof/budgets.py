@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ljprof.compare.match import pair_rows
+from ljprof.compare.output import save
 from ljprof.compare.runs import Run
 from ljprof.config.model import Budget
 from ljprof.errors import BudgetBroken
 from ljprof.figures import FIGURES, NOT_MEASURED, SITES, format_value, rows_of, value
-from ljprof.reporting.render import write_atomically
 
 OK, BROKEN, NOT_MEASURED_VERDICT, NO_BASELINE = "ok", "broken", "not measured", "no baseline"
 MD_START = "<!-- ljprof budgets -->"
@@ -157,14 +157,13 @@ def record(head: Run, verdicts: Sequence[Verdict], base: Run | None) -> None:
     replacing one an earlier check wrote)."""
     data = dict(head.summary)
     data["budgets"] = summary_json(verdicts, base)
-    write_atomically(head.path / "summary.json",
-                     lambda f: f.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"))
+    save(head.path / "summary.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     md_path = head.path / "summary.md"
     text = md_path.read_text(encoding="utf-8") if md_path.is_file() else ""
     if MD_START in text:
         text = text[:text.index(MD_START)]
     text = (text.rstrip("\n") + "\n\n" if text else "") + markdown(verdicts, base)
-    write_atomically(md_path, lambda f: f.write(text))
+    save(md_path, text)
 
 
 def report(head: Run, budgets: Sequence[Budget], base: Run | None, out: TextIO) -> list[Verdict]:

@@ -356,15 +356,15 @@ def compare(base: str | None, head: str, reports: str | Path, out: TextIO, out_d
     """
     base_dir, head_dir = resolve_pair(base, head, Path(reports))
     base_run, head_run = Run.load(base_dir), Run.load(head_dir)
-    data = compare_runs(base_run, head_run)
+    flame = FlameDiff.of(base_run, head_run)
+    data = compare_runs(base_run, head_run, flame)
     target = Path(out_dir) if out_dir else head_dir
     target.mkdir(parents=True, exist_ok=True)
-    flame = FlameDiff.of(base_dir, head_dir)
     written = [
-        write_atomically(target / "compare.json",
-                         lambda f: f.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")),
-        write_atomically(target / "compare.md", lambda f: f.write(compare_output.markdown(data))),
-        write_atomically(target / "compare.html", lambda f: f.write(compare_output.page(data, flame))),
+        compare_output.save(target / "compare.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+                            + "\n"),
+        compare_output.save(target / "compare.md", compare_output.markdown(data)),
+        compare_output.save(target / "compare.html", compare_output.page(data, flame)),
     ]
     compare_output.text(data, out)
     for path in written:

@@ -15,8 +15,20 @@ from typing import Any
 from ljprof.compare.flamediff import FlameDiff
 from ljprof.compare.match import Pair, pair_rows
 from ljprof.compare.runs import Json, Run
-from ljprof.figures import ABORTS, FIGURES, FRAMES, HEAP_VERDICT, NOT_MEASURED, RETAINED, SITES, Rows, lookup, \
-    measured_rows, rows_of, value
+from ljprof.figures import (
+    ABORTS,
+    FIGURES,
+    FRAMES,
+    HEAP_VERDICT,
+    NOT_MEASURED,
+    RETAINED,
+    SITES,
+    Rows,
+    lookup,
+    measured_rows,
+    rows_of,
+    value,
+)
 
 FORMAT = "ljprof-compare/1"
 
@@ -116,22 +128,23 @@ def _aborts_by_line(data: Mapping[str, Any]) -> list[Json]:
     return list(lines.values())
 
 
-def compare(base: Run, head: Run) -> Json:
-    """compare.json's content."""
+def compare(base: Run, head: Run, flame: FlameDiff | None = None) -> Json:
+    """compare.json's content (`flame`: the differential flame graph, when the caller has it already)."""
     frames_base = measured_rows(base.summary, FRAMES)
     frames_head = measured_rows(head.summary, FRAMES)
     frames = _table(frames_head[0] or frames_base[0], frames_base[1], frames_head[1], base, head,
                     ("self_pct", "total_pct"), base_has=frames_base[0] is not None,
                     head_has=frames_head[0] is not None)
-    flame = FlameDiff.of(base.path, head.path)
+    flame = flame or FlameDiff.of(base, head)
+    figures = figure_rows(base, head)
     return {
         "format": FORMAT,
         "base": base.identity(),
         "head": head.identity(),
         "notes": differences(base, head),
-        "figures": figure_rows(base, head),
+        "figures": figures,
         "heap": {"growing": {"base": lookup(base.summary, HEAP_VERDICT), "head": lookup(head.summary, HEAP_VERDICT)},
-                 "slope_kb_per_min": next(r for r in figure_rows(base, head) if r["name"] == "heap_growth")},
+                 "slope_kb_per_min": next(r for r in figures if r["name"] == "heap_growth")},
         "sites": _table(SITES, rows_of(base.summary, SITES), rows_of(head.summary, SITES), base, head,
                         ("live_bytes", "allocs", "peak_bytes"), ("growing",)),
         "frames": frames,

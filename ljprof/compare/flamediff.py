@@ -4,7 +4,9 @@ Widths are the head's samples; each box is coloured by how its share of the
 samples changed: the base's counts are first scaled to the head's total
 (difffolded.pl -n), so runs of different lengths compare; red grew, blue
 shrank, white stayed. Stacks only in the base have no width in the head and
-are not drawn (the table of frames lists them). The graph is one inline SVG
+are not drawn (the table of frames lists them). A base frame whose line moved
+(same source text, ljprof.compare.match) takes the head's name first, so a
+change above a function does not recolour everything under it. The graph is one inline SVG
 with a tooltip per box: no script, no network.
 """
 
@@ -14,7 +16,8 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ljprof.compare.runs import Json
+from ljprof.compare.match import pair_rows
+from ljprof.compare.runs import Json, Run
 from ljprof.figures import folded_file
 
 WIDTH = 1200.0
@@ -55,12 +58,21 @@ class FlameDiff:
     root: Node = field(default_factory=lambda: Node("all"))
 
     @classmethod
-    def of(cls, base_dir: Path, head_dir: Path) -> FlameDiff:
-        b, h = folded_file(base_dir), folded_file(head_dir)
+    def of(cls, base: Run, head: Run) -> FlameDiff:
+        b, h = folded_file(base.path), folded_file(head.path)
         if b is None or h is None:
             which = "neither run" if b is None and h is None else "the base" if b is None else "the head"
             return cls(note=f"no folded stacks (cpu or sysprof) in {which}: not measured in this run")
-        return cls.from_stacks(read_folded(b), read_folded(h), source=h.name)
+        base_stacks, head_stacks = read_folded(b), read_folded(h)
+        frames = [{"key": f} for f in sorted({f for stack in head_stacks for f in stack})]
+        old = [{"key": f} for f in sorted({f for stack in base_stacks for f in stack})]
+        renamed = {str(p.base["key"]): p.key for p in pair_rows(old, frames, base.sources, head.sources)
+                   if p.matched_by == "source text" and p.base is not None}
+        moved: dict[tuple[str, ...], int] = {}
+        for stack, count in base_stacks.items():
+            key = tuple(renamed.get(f, f) for f in stack)
+            moved[key] = moved.get(key, 0) + count
+        return cls.from_stacks(moved, head_stacks, source=h.name)
 
     @classmethod
     def from_stacks(cls, base: dict[tuple[str, ...], int], head: dict[tuple[str, ...], int],

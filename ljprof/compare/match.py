@@ -1,10 +1,11 @@
 """Pairing rows of two runs: by key (a site's location, a frame, a path), else by source text.
 
 When code above a site changes, the site's line number moves: `@bot.lua:68`
-in the base is `@bot.lua:71` in the head. Rows left unpaired by key are then
-paired when their keys differ only in the line number and both runs' kept
-sources (sources/) have the same text on those lines (the nearest such line
-wins). Rows still unpaired are new (head only) or gone (base only).
+in the base is `@bot.lua:71` in the head. So rows pair by key only when the
+runs' kept sources (sources/) have the same text on that line (or one run
+lacks it); rows left unpaired then pair when their keys differ only in the
+line number and the source text is the same (the nearest such line wins).
+Rows still unpaired are new (head only) or gone (base only).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def pair_rows(base: Sequence[Row], head: Sequence[Row], base_sources: SourceLine
     unpaired: list[int] = []
     for row in head:
         key = str(row["key"])
-        if key in by_key and key not in used:
+        text = source_of(key, head_sources)
+        before = source_of(key, base_sources)
+        if key in by_key and key not in used and (text == before or not text or not before):
             used.add(key)
             pairs.append(Pair(by_key[key], row, "location", source_of(key, head_sources)))
         else:

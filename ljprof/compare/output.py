@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from ljprof import __version__
@@ -12,6 +13,7 @@ from ljprof.compare.flamediff import FlameDiff
 from ljprof.compare.runs import Json
 from ljprof.figures import format_value
 from ljprof.reporting.page import asset
+from ljprof.reporting.render import write_atomically
 
 MARKDOWN_LIMIT = 64 * 1024
 TEXT_ROWS = 10
@@ -25,6 +27,13 @@ TABLES: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
     ("aborts", "trace aborts per line", "line", (("count", "count"),)),
     ("retained", "retained objects per snapshot group", "group", (("count", "count"), ("bytes", "bytes"))),
 )
+
+
+def save(path: Path, text_: str) -> Path:
+    """Write a whole file under a temporary name, then rename it into place."""
+    def render(f: TextIO) -> None:
+        f.write(text_)
+    return write_atomically(path, render)
 
 
 def _num(unit: str, value: object, sign: bool = False) -> str:
@@ -65,8 +74,9 @@ def text(data: Json, out: TextIO) -> None:
             continue
         change = f" ({f['change_pct']:+.1f}%)" if f["change_pct"] is not None else ""
         tail = f"  [{f['note']}]" if "note" in f else ""
-        out.write(f"  {f['name']:<16} {format_value(f['unit'], f['base']):>14} -> {format_value(f['unit'], f['head']):>14}"
-                  f"  {format_value(f['unit'], f['delta'], sign=True)}{change}{tail}\n")
+        b, h = format_value(f["unit"], f["base"]), format_value(f["unit"], f["head"])
+        out.write(f"  {f['name']:<16} {b:>14} -> {h:>14}  {format_value(f['unit'], f['delta'], sign=True)}"
+                  f"{change}{tail}\n")
     for key, name, _, numbers in TABLES:
         table = data[key]
         if "note" in table:
@@ -178,6 +188,14 @@ svg.diff-flame text { pointer-events: none; }
 """
 
 
+def _figure_html(f: Json) -> str:
+    e = html.escape
+    change = f["note"] if "note" in f else format_value(f["unit"], f["delta"], sign=True) + (
+        f" ({f['change_pct']:+.1f}%)" if f["change_pct"] is not None else "")
+    cells = "".join(f'<td class="num">{e(format_value(f["unit"], f[k]))}</td>' for k in ("base", "head"))
+    return f"<tr><td>{e(f['name'])}</td><td>{e(f['what'])}</td>{cells}<td class=\"num\">{e(change)}</td></tr>"
+
+
 def page(data: Json, flame: FlameDiff) -> str:
     """compare.html: who is compared (and what differs), figures, the tables, the differential flame graph."""
     e = html.escape
@@ -186,12 +204,7 @@ def page(data: Json, flame: FlameDiff) -> str:
     facts = "".join(f"<tr><th>{e(k)}</th><td>{e(str(b[f] or '?'))}</td><td>{e(str(h[f] or '?'))}</td></tr>"
                     for k, f in (("profile", "profile"), ("run", "run_id"), ("image", "image"),
                                  ("LuaJIT commit", "luajit_commit"), ("directory", "dir")))
-    figures = "".join(
-        f"<tr><td>{e(f['name'])}</td><td>{e(f['what'])}</td><td class=\"num\">{e(format_value(f['unit'], f['base']))}"
-        f"</td><td class=\"num\">{e(format_value(f['unit'], f['head']))}</td><td class=\"num\">"
-        + (e(f["note"]) if "note" in f else e(format_value(f["unit"], f["delta"], sign=True)
-                                                + (f" ({f['change_pct']:+.1f}%)" if f["change_pct"] is not None else "")))
-        + "</td></tr>" for f in data["figures"])
+    figures = "".join(_figure_html(f) for f in data["figures"])
     tables = "\n".join(_table_html(k, n, c, nums, data[k]) for k, n, c, nums in TABLES)
     svg = flame.svg()
     if svg:
@@ -225,9 +238,9 @@ def page(data: Json, flame: FlameDiff) -> str:
 <h2>Figures</h2>
 <table class="wide compare"><thead><tr><th>figure</th><th>what</th><th>base</th><th>head</th><th>change</th></tr>
 </thead><tbody>{figures}</tbody></table>
-{tables}
 <h2>Differential flame graph</h2>
 {flame_html}
+{tables}
 </main>
 </body>
 </html>

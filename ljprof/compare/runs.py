@@ -64,8 +64,8 @@ def resolve(spec: str, reports: Path, *, before: Path | None = None) -> Path:
     """A run named as a directory, `PROFILE@RUN_ID`, or `PROFILE`: its latest run, or with `before`
     its latest run older than that one (the base of `--head PROFILE`)."""
     path = Path(spec)
-    if path.is_dir():
-        return path.resolve()
+    if (path / "manifest.json").is_file() or ("/" in spec and path.is_dir()):
+        return path.resolve()  # a run directory (RunDir.load says so when it is not one)
     if "@" in spec:
         profile, run_id = spec.split("@", 1)
         found = reports / profile / run_id
@@ -92,6 +92,6 @@ def resolve_pair(base: str | None, head: str, reports: Path) -> tuple[Path, Path
     if base is None:
         profile = Run.load(head_dir).profile
         return resolve(profile, reports, before=head_dir), head_dir
-    if not Path(base).is_dir() and "@" not in base and (reports / base / head_dir.name).resolve() == head_dir:
+    if not (Path(base) / "manifest.json").is_file() and "@" not in base and (reports / base / head_dir.name).resolve() == head_dir:
         return resolve(base, reports, before=head_dir), head_dir
     return resolve(base, reports), head_dir

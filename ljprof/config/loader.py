@@ -19,7 +19,17 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ljprof.config.model import Budget, Config, EnvVar, ImageRecipe, Limits, LoomSource, LuajitSource, LuarocksSpec, Profile
+from ljprof.config.model import (
+    Budget,
+    Config,
+    EnvVar,
+    ImageRecipe,
+    Limits,
+    LoomSource,
+    LuajitSource,
+    LuarocksSpec,
+    Profile,
+)
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
 from ljprof.figures import FIGURES
