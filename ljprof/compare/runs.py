@@ -56,8 +56,8 @@ def runs_of(reports: Path, profile: str) -> list[Path]:
     folder = reports / profile
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and (p / "manifest.json").is_file()),
-                  key=lambda p: p.name)
+    runs = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and (p / "manifest.json").is_file()]
+    return sorted(runs, key=lambda p: p.name)
 
 
 def resolve(spec: str, reports: Path, *, before: Path | None = None) -> Path:
@@ -92,6 +92,7 @@ def resolve_pair(base: str | None, head: str, reports: Path) -> tuple[Path, Path
     if base is None:
         profile = Run.load(head_dir).profile
         return resolve(profile, reports, before=head_dir), head_dir
-    if not (Path(base) / "manifest.json").is_file() and "@" not in base and (reports / base / head_dir.name).resolve() == head_dir:
+    named_profile = not (Path(base) / "manifest.json").is_file() and "@" not in base
+    if named_profile and (reports / base / head_dir.name).resolve() == head_dir:
         return resolve(base, reports, before=head_dir), head_dir
     return resolve(base, reports), head_dir
