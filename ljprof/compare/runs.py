@@ -78,7 +78,7 @@ def resolve(spec: str, reports: Path, *, before: Path | None = None) -> Path:
     if before is not None:
         runs = [p for p in runs if p.name < before.name]
     if not runs:
-        what = "an earlier run" if before is not None else "a run"
+        what = "run before the head" if before is not None else "run"
         raise ConfigError(f"{spec}: not a run directory, and profile '{spec}' has no {what} under {reports}\n"
                           f"  hint: name a run directory, PROFILE@RUN_ID, or a profile with two runs "
                           f"(invoke profile --name {spec})")
