@@ -752,7 +752,7 @@ def _budgets(w: Walker, node: Node, path: KeyPath) -> dict[str, tuple[Node, Budg
                 continue
             if not spec:
                 w.error(value_node, sub, "the budget gives neither 'max' nor 'regression'",
-                        "e.g. {max: 50KB} or {regression: 10%} (against a baseline run)")
+                        "give 'max' (a limit), 'regression' (e.g. 10%, against a baseline run) or both")
                 continue
             limit_node = spec["max"][1] if "max" in spec else None
             if "regression" in spec:
@@ -821,8 +821,8 @@ def _budgets_measured(w: Walker, name: str, budgets: dict[str, tuple[Node, Budge
         own = "budgets" in fields and figure in fields["budgets"][1]
         where: KeyPath = ("profiles", name, "budgets", figure) if own else ("defaults", "budgets", figure)
         w.error(key_node, where, f"the budget needs {' or '.join(needs)}, which profile '{name}' does not run",
-                f"add {needs[0]} under the profile's profilers, or remove this budget" if own else
-                f"add {needs[0]} under profile '{name}''s profilers, or move this budget from defaults to the "
-                f"profiles that run {' or '.join(needs)}")
+                f"add {' or '.join(needs)} under the profile's profilers, or remove this budget" if own else
+                f"add {' or '.join(needs)} under the profilers of profile '{name}', or move this budget from "
+                "defaults to the profiles that run it")
         ok = False
     return ok

@@ -94,7 +94,8 @@ def test_recorded_cpu_runs() -> None:
     frames = {r["key"]: r for r in data["frames"]["rows"]}
     assert frames["@hot.lua:17 checksum"]["base_key"] == "@hot.lua:16 checksum"
     assert frames["@hot.lua:17 checksum"]["self_pct"] == {"base": 36.25, "head": 40.75, "delta": 4.5}
-    same_key = [(r["matched_by"], r["self_pct"]["delta"]) for r in data["frames"]["rows"] if r["key"] == "@hot.lua:10 format"]
+    same_key = [(r["matched_by"], r["self_pct"]["delta"]) for r in data["frames"]["rows"]
+                if r["key"] == "@hot.lua:10 format"]
     assert same_key == [("new", 20.8), ("gone", -18.21)]  # its text changed: not the same line any more
     assert data["flame"]["base_samples"] == 571 and data["flame"]["head_samples"] == 697
 
@@ -128,7 +129,7 @@ def test_markdown_stays_under_64_kb() -> None:
 
 def test_profile_names_pick_the_latest_two(tmp_path: Path) -> None:
     import shutil
-    for i, name in enumerate(("20260101T000000000Z-aaaaaa", "20260101T000100000Z-bbbbbb", "20260101T000200000Z-c")):
+    for name in ("20260101T000000000Z-aaaaaa", "20260101T000100000Z-bbbbbb", "20260101T000200000Z-c"):
         shutil.copytree(FIX / "bot", tmp_path / "bot" / name)
     base, head = resolve_pair(None, "bot", tmp_path)
     assert (base.name, head.name) == ("20260101T000100000Z-bbbbbb", "20260101T000200000Z-c")
