@@ -47,7 +47,8 @@ def _num(unit: str, value: object, sign: bool = False) -> str:
 def _how(row: Json) -> str:
     if row["matched_by"] == "source text":
         return f"moved from {row['base_key']} (same source line)"
-    return {"new": "new", "gone": "gone"}.get(row["matched_by"], "")
+    return {"new": "new (not among the base's top rows)",
+            "gone": "gone (not among the head's top rows)"}.get(row["matched_by"], "")
 
 
 def _growing(row: Json) -> str:
@@ -182,6 +183,8 @@ def _table_html(key: str, name: str, column: str, numbers: Sequence[tuple[str, s
 CSS = """
 table.compare tr.grew td:first-child { border-left: 4px solid #cf222e; }
 table.compare tr.shrank td:first-child { border-left: 4px solid #1a7f37; }
+table.compare td:last-child { max-width: 26em; } table.compare td:last-child code { white-space: normal;
+  word-break: break-word; }
 svg.diff-flame rect { stroke: #fff; stroke-width: .5; }
 svg.diff-flame text { pointer-events: none; }
 .legend span { display: inline-block; padding: 0 .6em; margin-right: .4em; border: 1px solid #d0d7de; }
