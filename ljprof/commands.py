@@ -29,7 +29,15 @@ from ljprof.config.yamlcheck import suggest
 from ljprof.console import BuildDisplay
 from ljprof.errors import ConfigError, DockerUnavailable, TargetFailed, ToolFailed
 from ljprof.image.context import write_context_dir
-from ljprof.image.plan import LABEL_HASH, LABEL_RECIPE, REPO_ROOT, BuildPlan, Overrides, collect_overrides, plan_build
+from ljprof.image.plan import (
+    LABEL_HASH,
+    LABEL_RECIPE,
+    PACKAGE_ROOT,
+    BuildPlan,
+    Overrides,
+    collect_overrides,
+    plan_build,
+)
 from ljprof.profilers.memprof import parse_file
 from ljprof.profilers.memprof.report_html import MemprofHtmlReport
 from ljprof.profilers.memprof.report_json import MemprofJsonReport
@@ -41,7 +49,17 @@ from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
 from ljprof.run.runner import RunResult
 
-STATE_DIR = REPO_ROOT / ".ljprof"  # build logs and cached image facts; git-ignored
+
+def _state_dir() -> Path:
+    """Where build logs and cached image facts go: .ljprof/ in a clone (git-ignored), else (an installed
+    wheel) the user's cache folder, never site-packages."""
+    clone = PACKAGE_ROOT.parent
+    if (clone / "pyproject.toml").is_file():
+        return clone / ".ljprof"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ljprof"
+
+
+STATE_DIR = _state_dir()
 IMAGE_INFO_PATH = "/usr/share/ljprof/image.json"
 
 

@@ -23,7 +23,7 @@ PLACEHOLDER_TEXT = b"No local source in this build: see LUAJIT_GIT, LOOM_FROM an
 
 def _members(plan: BuildPlan) -> list[tuple[str, Path | None]]:
     """(name in context, source path) pairs; a None source is the placeholder."""
-    members: list[tuple[str, Path | None]] = [(name, plan.repo_root / rel) for name, rel in CONTEXT_FILES]
+    members: list[tuple[str, Path | None]] = [(name, plan.package_root / rel) for name, rel in CONTEXT_FILES]
     loom = plan.loom_source
     if loom is None:
         members.append((f"{LOOM_SOURCE_DIR}/{PLACEHOLDER}", None))

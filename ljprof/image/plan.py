@@ -35,9 +35,12 @@ LABEL_RECIPE = "org.ljprof.recipe"
 LABEL_HASH = "org.ljprof.hash"
 LABEL_FIXES = "org.ljprof.fixes"  # the fixes a recipe asked for; image.json says which applied
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# The package's folder: the context files are package data, so an installed wheel builds
+# images too. ljprof/docker is a link to the repository's docker/ (setuptools copies the
+# files it points at into the wheel).
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = Path("docker/luajit.Dockerfile")
-# (name in the build context, path in this repository); the Dockerfile COPYs these.
+# (name in the build context, path under PACKAGE_ROOT); the Dockerfile COPYs these.
 CONTEXT_FILES = (
     ("Dockerfile", DOCKERFILE),
     ("scripts/install-packages.sh", Path("docker/scripts/install-packages.sh")),
@@ -47,8 +50,8 @@ CONTEXT_FILES = (
     ("scripts/install-ljprof.sh", Path("docker/scripts/install-ljprof.sh")),
     ("scripts/install-loom.sh", Path("docker/scripts/install-loom.sh")),
     ("scripts/image-info.sh", Path("docker/scripts/image-info.sh")),
-    ("harness/ljprof_sampler.c", Path("ljprof/harness/ljprof_sampler.c")),
-    ("harness/imageinfo.lua", Path("ljprof/harness/imageinfo.lua")),
+    ("harness/ljprof_sampler.c", Path("harness/ljprof_sampler.c")),
+    ("harness/imageinfo.lua", Path("harness/imageinfo.lua")),
     # every fix, whichever a recipe asks for: the COPY of patches/ is the same for all
     *((f"patches/{name}.patch", Path(f"docker/patches/{name}.patch")) for name in LUAJIT_FIXES),
 )
@@ -192,7 +195,7 @@ class BuildPlan:
     content_hash: str
     build_args: dict[str, str]
     network: str | None
-    repo_root: Path
+    package_root: Path  # where CONTEXT_FILES are
     local_source: Path | None = None
     loom_source: Path | None = None  # a local loom checkout to copy in
     labels: dict[str, str] = field(default_factory=dict)
@@ -245,7 +248,7 @@ def fixes_arg(fixes: tuple[str, ...]) -> str:
     return ",".join(fixes) or "none"
 
 
-def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO_ROOT) -> BuildPlan:
+def plan_build(recipe: ImageRecipe, overrides: Overrides, package_root: Path = PACKAGE_ROOT) -> BuildPlan:
     """Resolve a recipe into a build plan; reads files (to hash them) but runs nothing."""
     recipe = apply_overrides(recipe, overrides)
     local = recipe.luajit.path
@@ -260,7 +263,7 @@ def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO
     digest = hashlib.sha256()
     digest.update(b"ljprof-image-v1\0")
     for name, rel in CONTEXT_FILES:
-        _hash_file(digest, name, repo_root / rel)
+        _hash_file(digest, name, package_root / rel)
     for key in sorted(args):
         digest.update(f"arg {key}={args[key]}\0".encode())
     if local is not None:
@@ -281,7 +284,7 @@ def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO
         content_hash=content_hash,
         build_args=args,
         network=None if network == "default" else network,
-        repo_root=repo_root,
+        package_root=package_root,
         local_source=local,
         loom_source=loom_local,
         labels={LABEL_MANAGED: "true", LABEL_RECIPE: recipe.name, LABEL_HASH: content_hash,

@@ -27,7 +27,7 @@ from ljprof import __version__, docker_engine
 from ljprof.container import CONFIG_DIR, HARNESS_DIR, OUT_DIR, PROFILERS_MOUNT, TARGET_DIR, TMPFS
 from ljprof.docker_engine import LABEL_OWNER
 from ljprof.errors import LjprofError
-from ljprof.image.plan import LABEL_MANAGED, REPO_ROOT
+from ljprof.image.plan import LABEL_MANAGED, PACKAGE_ROOT
 from ljprof.profilers import PROFILERS, PROFILERS_DIR
 from ljprof.run.plan import (
     RunPlan,
@@ -327,7 +327,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
                 user=plan.user,
                 working_dir=plan.working_dir,
                 environment=plan.environment,
-                mounts=[(str(profile.workdir), TARGET_DIR), (str(REPO_ROOT / "ljprof" / "harness"), HARNESS_DIR),
+                mounts=[(str(profile.workdir), TARGET_DIR), (str(PACKAGE_ROOT / "harness"), HARNESS_DIR),
                         (str(PROFILERS_DIR), PROFILERS_MOUNT), (config_dir, CONFIG_DIR)],
                 # Results go straight to the host: no copy after the run, nothing lost if the engine
                 # or ljprof dies, and a GB-sized profile costs no second copy on disk.

@@ -13,7 +13,7 @@ from ljprof.config.loader import LUAJIT_FIXES, load_config, parse_config
 from ljprof.config.model import ImageRecipe
 from ljprof.errors import ConfigError
 from ljprof.image.context import PLACEHOLDER, write_context_dir, write_context_tar
-from ljprof.image.plan import CONTEXT_FILES, Overrides, collect_overrides, plan_build
+from ljprof.image.plan import CONTEXT_FILES, PACKAGE_ROOT, Overrides, collect_overrides, plan_build
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = load_config(REPO / "profiles.yml").images["default"]
@@ -138,7 +138,7 @@ def test_every_fix_has_its_patch_in_the_build_context() -> None:
     context = dict(CONTEXT_FILES)
     for name in LUAJIT_FIXES:
         rel = context[f"patches/{name}.patch"]
-        text = (REPO / rel).read_text()
+        text = (PACKAGE_ROOT / rel).read_text()
         assert text.startswith(f"Fix: {name}\nSummary: "), name
         assert "\nApplies-to: " in text and "\nWritten-for: " in text and "\n+++ b/src/" in text, name
 
@@ -146,14 +146,14 @@ def test_every_fix_has_its_patch_in_the_build_context() -> None:
 def test_a_change_to_a_patch_changes_the_tag(tmp_path: Path) -> None:
     for _, rel in CONTEXT_FILES:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / rel, tmp_path / rel)
+        shutil.copy(PACKAGE_ROOT / rel, tmp_path / rel)
     none = recipe_with_fixes("none")
-    before = (plan_build(DEFAULT, Overrides(), repo_root=tmp_path).tag,
-              plan_build(none, Overrides(), repo_root=tmp_path).tag)
+    before = (plan_build(DEFAULT, Overrides(), package_root=tmp_path).tag,
+              plan_build(none, Overrides(), package_root=tmp_path).tag)
     patch = tmp_path / "docker" / "patches" / "profiler-stream-buffer.patch"
     patch.write_text(patch.read_text().replace("(128 * 1024)", "(64 * 1024)"))
-    after = (plan_build(DEFAULT, Overrides(), repo_root=tmp_path).tag,
-             plan_build(none, Overrides(), repo_root=tmp_path).tag)
+    after = (plan_build(DEFAULT, Overrides(), package_root=tmp_path).tag,
+             plan_build(none, Overrides(), package_root=tmp_path).tag)
     # every image's context holds every patch, so `none` images are rebuilt too (cheap, and simpler)
     assert after[0] != before[0] and after[1] != before[1]
 
@@ -161,12 +161,12 @@ def test_a_change_to_a_patch_changes_the_tag(tmp_path: Path) -> None:
 def test_a_change_to_a_context_file_changes_the_tag(tmp_path: Path) -> None:
     for _, rel in CONTEXT_FILES:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / rel, tmp_path / rel)
-    before = plan_build(DEFAULT, Overrides(), repo_root=tmp_path).tag
+        shutil.copy(PACKAGE_ROOT / rel, tmp_path / rel)
+    before = plan_build(DEFAULT, Overrides(), package_root=tmp_path).tag
     assert before == plan_build(DEFAULT, Overrides()).tag
     script = tmp_path / "docker" / "scripts" / "build-luajit.sh"
     script.write_text(script.read_text() + "\n# changed\n")
-    assert plan_build(DEFAULT, Overrides(), repo_root=tmp_path).tag != before
+    assert plan_build(DEFAULT, Overrides(), package_root=tmp_path).tag != before
 
 
 def test_local_source_is_hashed_and_its_build_system_detected(tmp_path: Path) -> None:
