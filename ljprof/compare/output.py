@@ -183,7 +183,7 @@ def _table_html(key: str, name: str, column: str, numbers: Sequence[tuple[str, s
 CSS = """
 table.compare tr.grew td:first-child { border-left: 4px solid #cf222e; }
 table.compare tr.shrank td:first-child { border-left: 4px solid #1a7f37; }
-table.compare td:last-child { max-width: 26em; } table.compare td:last-child code { white-space: normal;
+table.compare td:last-child { min-width: 20em; max-width: 30em; } table.compare td:last-child code { white-space: normal;
   word-break: break-word; }
 svg.diff-flame rect { stroke: #fff; stroke-width: .5; }
 svg.diff-flame text { pointer-events: none; }
