@@ -17,9 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from ljprof import budgets as budget_checks
 from ljprof import docker_engine
+from ljprof.compare import output as compare_output
+from ljprof.compare.diff import compare as compare_runs
+from ljprof.compare.flamediff import FlameDiff
+from ljprof.compare.runs import Run, resolve, resolve_pair
 from ljprof.config.loader import load_config
-from ljprof.config.model import Config, ImageRecipe, LoomSource, LuajitSource, Profile
+from ljprof.config.model import Budget, Config, ImageRecipe, LoomSource, LuajitSource, Profile
 from ljprof.config.yamlcheck import suggest
 from ljprof.console import BuildDisplay
 from ljprof.errors import ConfigError, DockerUnavailable, TargetFailed, ToolFailed
@@ -323,8 +328,10 @@ def list_profiles(config_path: str | Path, out: TextIO, as_json: bool = False) -
 
 
 def profile(config_path: str | Path, name: str, image: str | None, options: Mapping[str, str | None],
-            environ: Mapping[str, str], out: TextIO, reports: str | Path | None = None) -> RunResult:
-    """Build (if needed) the profile's image, run its target under its profilers, collect a run directory."""
+            environ: Mapping[str, str], out: TextIO, reports: str | Path | None = None,
+            base: str | None = None) -> RunResult:
+    """Build (if needed) the profile's image, run its target under its profilers, collect a run directory,
+    then check the profile's budgets (relative ones against `base`, a run directory or PROFILE[@RUN_ID])."""
     started = time.monotonic()
     config = load_config(config_path)
     chosen = select_profile(config, name)
@@ -337,6 +344,7 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
     plan = plan_run(chosen, outcome.tag, environ)
     # absolute: raw/ is bind-mounted into the container, and the engine takes only absolute paths
     reports_dir = Path(reports).resolve() if reports else Path(config_path).resolve().parent / "reports"
+    base_run = Run.load(resolve(base, reports_dir)) if base else None  # a wrong --base fails before the run
     limit = f"SIGINT after {chosen.duration:g}s" if chosen.duration is not None else "runs until it ends"
     out.write(f"running profile '{name}': luajit {' '.join([chosen.script, *chosen.args])} "
               f"({limit}, hard timeout {chosen.timeout:g}s; profilers: {', '.join(sorted(chosen.profilers))})\n")
@@ -351,7 +359,55 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
         raise TargetFailed(f"the target failed: {ending['message']}\n"
                            + "".join(f"  | {line}\n" for line in stderr_tail(result.run_dir))
                            + f"  run directory: {result.run_dir} (reports kept; open index.html)", result.run_dir)
+    budget_checks.report(Run.load(result.run_dir), chosen.budgets, base_run, out)
     return result
+
+
+def compare(base: str | None, head: str, reports: str | Path, out: TextIO, out_dir: str | Path | None = None
+            ) -> dict[str, Any]:
+    """Compare two runs; write compare.json, compare.md and compare.html into the head run's directory
+    (or `out_dir`), and print the comparison.
+
+    The head's directory by default: the comparison travels with the run it
+    judges (one artifact per profile in CI), under fixed names that a job
+    summary step or a PR comment can pick up; comparing again replaces it.
+    """
+    base_dir, head_dir = resolve_pair(base, head, Path(reports))
+    base_run, head_run = Run.load(base_dir), Run.load(head_dir)
+    flame = FlameDiff.of(base_run, head_run)
+    data = compare_runs(base_run, head_run, flame)
+    target = Path(out_dir) if out_dir else head_dir
+    target.mkdir(parents=True, exist_ok=True)
+    written = [
+        compare_output.save(target / "compare.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+                            + "\n"),
+        compare_output.save(target / "compare.md", compare_output.markdown(data)),
+        compare_output.save(target / "compare.html", compare_output.page(data, flame)),
+    ]
+    compare_output.text(data, out)
+    for path in written:
+        out.write(f"report: {path}\n")
+    return data
+
+
+def budgets(run: str | Path, base: str | None, config_path: str | Path, reports: str | Path, out: TextIO
+            ) -> list[budget_checks.Verdict]:
+    """Check a finished run's budgets: those of its profile in profiles.yml, else those its manifest
+    recorded; relative ones against `base`. Raises BudgetBroken when one is broken."""
+    head = Run.load(resolve(str(run), Path(reports)))
+    base_run = Run.load(resolve(base, Path(reports))) if base else None
+    return budget_checks.report(head, budgets_of(head, config_path), base_run, out)
+
+
+def budgets_of(run: Run, config_path: str | Path) -> tuple[Budget, ...]:
+    """The run's profile's budgets in profiles.yml when it has that profile, else the run manifest's."""
+    if Path(config_path).is_file():
+        config = load_config(config_path)
+        if run.profile in config.profiles:
+            return config.profiles[run.profile].budgets
+    manifest = json.loads((run.path / "manifest.json").read_text(encoding="utf-8"))
+    recorded = (manifest.get("config") or {}).get("budgets") or []
+    return tuple(Budget(**b) for b in recorded)
 
 
 def stderr_tail(run_dir: Path, lines: int = 10) -> list[str]:

@@ -48,3 +48,14 @@ class TargetFailed(LjprofError):
     def __init__(self, message: str, run_dir: Path) -> None:
         super().__init__(message)
         self.run_dir = run_dir
+
+
+class BudgetBroken(LjprofError):
+    """The run ended well, but a budget of its profile (profiles.yml `budgets:`) is broken: the figure
+    is over its limit, or worse than the baseline run by more than its regression. Reports are kept."""
+
+    exit_code = 7
+
+    def __init__(self, message: str, run_dir: Path) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir

@@ -93,14 +93,18 @@ def build(c: Context, image: str = "default", rebuild: bool = False, config: str
 @task(help={"name": "the profile under profiles: in profiles.yml",
             "image": "run on this image recipe instead of the profile's (env LJPROF_IMAGE)",
             "reports": "where run directories go (default: reports/ beside profiles.yml)",
+            "base": "the baseline run for relative budgets (regression): a run directory, PROFILE@RUN_ID or "
+                    "PROFILE (its latest run)",
             "config": CONFIG_HELP, **OVERRIDE_HELP})
 def profile(c: Context, name: str, image: str | None = None, reports: str | None = None, config: str | None = None,
-            base_image: str | None = None, luajit_git: str | None = None, luajit_ref: str | None = None,
-            luajit_source: str | None = None, network: str | None = None) -> None:
-    """Run a profile's Lua target in a container under its profilers; results in reports/<profile>/<run-id>/."""
+            base: str | None = None, base_image: str | None = None, luajit_git: str | None = None,
+            luajit_ref: str | None = None, luajit_source: str | None = None, network: str | None = None) -> None:
+    """Run a profile's Lua target in a container under its profilers; results in reports/<profile>/<run-id>/.
+
+    Then its budgets are checked: exit 7 when one is broken."""
     _run(commands.profile, _config(config), name, image,
          _options(base_image, luajit_git, luajit_ref, luajit_source, network), os.environ, sys.stdout,
-         reports=reports)
+         reports=reports, base=base)
 
 
 @task(help={"run": "a run directory (reports/<profile>/<run-id>)",
@@ -170,6 +174,43 @@ def base_image(c: Context, tag: str = "local/debian:bookworm", suite: str = "boo
     _run(commands.base_image, tag, suite, mirror, sys.stdout)
 
 
+def _runs_folder(reports: str | None, config: str | None) -> Path:
+    """--reports, else reports/ beside profiles.yml, else ./reports (runs named by directory need neither)."""
+    try:
+        return _reports(reports, config)
+    except Exit:
+        return Path("reports")
+
+
+RUN_HELP = "a run directory, PROFILE@RUN_ID, or PROFILE (its latest run)"
+
+
+@task(help={"base": f"the run to compare against: {RUN_HELP}; PROFILE (or nothing) is the head's previous run "
+                    "of that profile",
+            "head": f"the run judged: {RUN_HELP}",
+            "out": "write compare.html, .json and .md here (default: into the head run's directory)",
+            "reports": "where run directories are (default: reports/ beside profiles.yml)",
+            "config": CONFIG_HELP})
+def compare(c: Context, head: str, base: str | None = None, out: str | None = None, reports: str | None = None,
+            config: str | None = None) -> None:
+    """Compare two runs (sites, heap, CPU frames, aborts, snapshots); writes compare.html, .json, .md."""
+    _run(commands.compare, base, head, _runs_folder(reports, config), sys.stdout, out_dir=out)
+
+
+@task(help={"run": f"the run to check: {RUN_HELP}",
+            "base": f"the baseline run for relative budgets (regression): {RUN_HELP}",
+            "reports": "where run directories are (default: reports/ beside profiles.yml)",
+            "config": CONFIG_HELP + "; its profile's budgets (else those the run recorded)"})
+def budgets(c: Context, run: str, base: str | None = None, reports: str | None = None,
+            config: str | None = None) -> None:
+    """Check a finished run's budgets (exit 7 when one is broken); verdicts into its summary.json/.md."""
+    try:
+        config_path: Path = find_config(config)
+    except LjprofError:
+        config_path = Path(config or "profiles.yml")  # none: the budgets the run recorded
+    _run(commands.budgets, run, base, config_path, _runs_folder(reports, config), sys.stdout)
+
+
 @task(help={"images": "also remove ljprof's images"})
 def clean(c: Context, images: bool = False) -> None:
     """Remove containers (and images, with --images) that ljprof created."""
@@ -177,4 +218,5 @@ def clean(c: Context, images: bool = False) -> None:
 
 
 # The collection: `ljprof` (ljprof.cli) runs it, and so does `invoke` through tasks.py.
-ns = Collection(check, build, profile, report, overview, memprof, list_, images, context, base_image, clean)
+ns = Collection(check, build, profile, report, overview, compare, budgets, memprof, list_, images, context, base_image,
+                clean)

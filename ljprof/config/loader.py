@@ -20,9 +20,20 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ljprof.config.model import Config, EnvVar, ImageRecipe, Limits, LoomSource, LuajitSource, LuarocksSpec, Profile
+from ljprof.config.model import (
+    Budget,
+    Config,
+    EnvVar,
+    ImageRecipe,
+    Limits,
+    LoomSource,
+    LuajitSource,
+    LuarocksSpec,
+    Profile,
+)
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
+from ljprof.figures import FIGURES
 from ljprof.profilers import PROFILERS, Option
 from ljprof.profilers.base import signals_of
 
@@ -375,7 +386,7 @@ def check_source_tree(path: Path) -> str:
 # -- profiles -------------------------------------------------------------------
 
 PROFILE_KEYS = ("image", "workdir", "cwd", "script", "args", "env", "duration", "timeout", "grace", "limits",
-                "network", "exit_codes", "profilers")
+                "network", "exit_codes", "profilers", "budgets")
 DEFAULTS_KEYS = tuple(k for k in PROFILE_KEYS if k not in ("cwd", "script", "args"))
 LIMIT_KEYS = ("memory", "cpus", "pids")
 NETWORKS = ("default", "none", "host")
@@ -463,6 +474,8 @@ def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ..
             value = w.choice(value_node, sub, NETWORKS)
         elif key == "profilers":
             value = _profilers(w, value_node, sub)
+        elif key == "budgets":
+            value = _budgets(w, value_node, sub)
         if value is not None:
             fields[key] = (value_node, value)
     return fields
@@ -701,6 +714,9 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
     profilers = {k: v for k, v in merged("profilers").items() if v is not None}
     if not _signals_free(w, pick("profilers")[0] or node, (*path, "profilers"), profilers):
         return None
+    budgets = merged("budgets")
+    if not _budgets_measured(w, name, budgets, fields, profilers):
+        return None
     return Profile(
         name=name,
         image=str(image),
@@ -717,4 +733,113 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         network=str(pick("network")[1]),
         exit_codes=tuple(pick("exit_codes")[1]),
         profilers=profilers,
+        budgets=tuple(budget for _, budget in budgets.values()),
     )
+
+
+# -- budgets --------------------------------------------------------------------
+
+BUDGET_KEYS = ("max", "regression")
+_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?) ?(B|KB|MB|GB|KiB|MiB|GiB)$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+_PERCENT = re.compile(r"^([0-9]+(?:\.[0-9]+)?) ?%$")
+_LIMIT_WHAT = {
+    "bytes": "a size such as 50KB, 2MB or a number of bytes",
+    "kb_per_min": "a growth per minute such as 500KB/min or 2MB/min",
+    "count": "a whole number (0 or more)",
+    "share": "a share of the samples such as 20% (or 0.2)",
+    "seconds": "a duration such as 250ms, 5s or 2m",
+}
+
+
+def _budgets(w: Walker, node: Node, path: KeyPath) -> dict[str, tuple[Node, Budget]] | None:
+    """`budgets: {figure: LIMIT | {max: LIMIT, regression: N%}}` -> {figure: (node, Budget)}."""
+    entries = w.mapping(node, path, tuple(FIGURES), "budgets name figures of a run; see the README's budget table")
+    if entries is None:
+        return None
+    out: dict[str, tuple[Node, Budget]] = {}
+    for name, (key_node, value_node) in entries.items():
+        sub = (*path, name)
+        limit_node: Node | None = value_node
+        regression: float | None = None
+        if isinstance(value_node, MappingNode):
+            spec = w.mapping(value_node, sub, BUDGET_KEYS,
+                             "a budget is a limit (live_bytes: 50KB), or {max: LIMIT, regression: 10%}")
+            if spec is None:
+                continue
+            if not spec:
+                w.error(value_node, sub, "the budget gives neither 'max' nor 'regression'",
+                        "give 'max' (a limit), 'regression' (e.g. 10%, against a baseline run) or both")
+                continue
+            limit_node = spec["max"][1] if "max" in spec else None
+            if "regression" in spec:
+                regression = _regression(w, spec["regression"][1], (*sub, "regression"))
+                if regression is None:
+                    continue
+        limit = None
+        if limit_node is not None:
+            limit = _limit(w, limit_node, sub if limit_node is value_node else (*sub, "max"), FIGURES[name].unit)
+            if limit is None:
+                continue
+        text = str(limit_node.value) if isinstance(limit_node, ScalarNode) else ""
+        out[name] = (key_node, Budget(name, limit, regression, text))
+    return out
+
+
+def _limit(w: Walker, node: Node, path: KeyPath, unit: str) -> float | None:
+    """A budget's absolute limit in the figure's unit: bytes, KB/min, a count, a share 0-1, seconds."""
+    if unit == "seconds":
+        return parse_duration(w, node, path)
+    kind = _scalar_kind(node)
+    text = str(node.value) if isinstance(node, ScalarNode) else ""
+    value: float | None = None
+    if unit == "bytes":
+        if kind == "int":
+            value = float(text)
+        elif kind == "str" and (m := _SIZE.match(text)):
+            value = float(m[1]) * _SIZE_UNITS[m[2].lower()]
+    elif unit == "kb_per_min":
+        size = text[:-len("/min")] if kind == "str" and text.endswith("/min") else ""
+        if m := _SIZE.match(size):
+            value = float(m[1]) * _SIZE_UNITS[m[2].lower()] / 1024
+    elif unit == "count":
+        if kind == "int":
+            value = float(text)
+    elif unit == "share":
+        if kind == "str" and (m := _PERCENT.match(text)) and float(m[1]) <= 100:
+            value = float(m[1]) / 100
+        elif kind in ("int", "float") and 0 <= float(text) <= 1:
+            value = float(text)
+    if value is None or value < 0:
+        w.error(node, path, f"expected {_LIMIT_WHAT[unit]}, got {describe(node)}")
+        return None
+    return value
+
+
+def _regression(w: Walker, node: Node, path: KeyPath) -> float | None:
+    """`10%`: the head may be at most this much worse than the baseline run."""
+    text = str(node.value) if isinstance(node, ScalarNode) else ""
+    m = _PERCENT.match(text) if _scalar_kind(node) == "str" else None
+    if m is None or float(m[1]) <= 0:
+        w.error(node, path, f"expected a percentage above 0 such as 10%, got {describe(node)}",
+                "the head run may be this much worse than the baseline run (--base)")
+        return None
+    return float(m[1]) / 100
+
+
+def _budgets_measured(w: Walker, name: str, budgets: dict[str, tuple[Node, Budget]],
+                      fields: dict[str, tuple[Node, Any]], profilers: dict[str, Any]) -> bool:
+    """Every budget's figure is measured by one of the profile's profilers: else say which would."""
+    ok = True
+    for figure, (key_node, _) in budgets.items():
+        needs = FIGURES[figure].profilers
+        if not needs or any(p in profilers for p in needs):
+            continue
+        own = "budgets" in fields and figure in fields["budgets"][1]
+        where: KeyPath = ("profiles", name, "budgets", figure) if own else ("defaults", "budgets", figure)
+        w.error(key_node, where, f"the budget needs {' or '.join(needs)}, which profile '{name}' does not run",
+                f"add {' or '.join(needs)} under the profile's profilers, or remove this budget" if own else
+                f"add {' or '.join(needs)} under the profilers of profile '{name}', or move this budget from "
+                "defaults to the profiles that run it")
+        ok = False
+    return ok

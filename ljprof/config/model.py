@@ -89,6 +89,21 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """One entry of a profile's `budgets:`: a figure (ljprof.figures.FIGURES) and its limits.
+
+    `limit` is absolute, in the figure's unit (bytes, KB/min, a count, a share
+    0-1, seconds); `regression` is relative to a baseline run (0.1: at most 10%
+    worse). At least one is set. `text` is the limit as written, for reports.
+    """
+
+    figure: str
+    limit: float | None = None
+    regression: float | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Profile:
     """One entry of `profiles:` with `defaults:` and the built-in defaults merged in."""
 
@@ -106,3 +121,4 @@ class Profile:
     network: str = "default"
     exit_codes: tuple[int, ...] = (0,)  # exit codes that count as success
     profilers: dict[str, dict[str, object]] = field(default_factory=dict)
+    budgets: tuple[Budget, ...] = ()
