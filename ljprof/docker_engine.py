@@ -15,7 +15,7 @@ import os
 import re
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from docker.models.images import Image
 import docker
 from ljprof.errors import BuildFailed, DockerUnavailable
 from ljprof.image.context import write_context_tar
+from ljprof.image.failures import fetch_hint
 from ljprof.image.plan import LABEL_MANAGED, BuildPlan
 
 LABEL_OWNER = "org.ljprof.owner"  # host:pid of the ljprof process that runs a container
@@ -67,11 +68,60 @@ def _engine_errors(fn: _F) -> _F:
         try:
             return fn(*args, **kwargs)
         except docker.errors.APIError as exc:
-            raise DockerUnavailable(f"the Docker engine refused {fn.__name__}: {exc.explanation or exc}") from None
+            raise DockerUnavailable(f"the Docker engine refused {fn.__name__}: {reason(exc)}") from None
         except docker.errors.DockerException as exc:
-            raise DockerUnavailable(f"Docker failed in {fn.__name__}: {exc}") from None
+            raise DockerUnavailable(f"Docker failed in {fn.__name__}: {reason(exc)}") from None
 
     return cast(_F, wrapper)
+
+
+def reason(exc: BaseException) -> str:
+    """The engine's or the system's own words for a failure, as text a person reads.
+
+    The SDK's messages carry Python's reprs (`('Connection aborted.',
+    FileNotFoundError(2, ...))`) and, when the engine answers with something
+    other than JSON, a byte string (`b'...'`): take the engine's explanation,
+    decoded, else the operating system's error at the bottom of the chain.
+    """
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        explanation = exc.explanation
+        text = explanation.decode("utf-8", "replace") if isinstance(explanation, bytes) else str(explanation)
+        return " ".join(text.split())
+    root: BaseException = exc
+    seen = {id(exc)}
+    while True:
+        below = root.__cause__ or root.__context__ or next(
+            (a for a in root.args if isinstance(a, BaseException)), None)
+        if below is None or id(below) in seen:
+            break
+        seen.add(id(below))
+        root = below
+    if isinstance(root, OSError) and root.strerror:
+        return root.strerror
+    return " ".join(str(root).split()) or type(root).__name__
+
+
+def _engine_address(environ: Mapping[str, str]) -> str:
+    return environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def unreachable_message(exc: BaseException, environ: Mapping[str, str]) -> str:
+    """Why the engine cannot be reached, in words, with what to do."""
+    address = _engine_address(environ)
+    why = reason(exc)
+    socket_path = address.removeprefix("unix://") if address.startswith("unix://") else ""
+    hint = ("start it (e.g. `sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST at a running "
+            "engine")
+    if socket_path and why == "No such file or directory":
+        why = f"there is no socket {socket_path} (the engine is not running there)"
+    elif why == "Connection refused":
+        why = f"nothing accepts connections at {address} (connection refused)"
+    elif why == "Permission denied":
+        why = f"permission denied on {socket_path or address}"
+        hint = "add your user to the `docker` group (then log in again), or run as a user who may use Docker"
+    else:
+        why = f"{address}: {why}"
+    return f"cannot reach the Docker engine: {why}\n  hint: {hint}"
 
 
 def connect() -> docker.DockerClient:
@@ -80,11 +130,7 @@ def connect() -> docker.DockerClient:
         client = docker.from_env(timeout=600)
         client.ping()
     except docker.errors.DockerException as exc:
-        raise DockerUnavailable(
-            f"cannot reach the Docker engine: {exc}\n"
-            "  hint: start it (e.g. `sudo systemctl start docker`, or `dockerd &`), "
-            "or point DOCKER_HOST at a running engine"
-        ) from None
+        raise DockerUnavailable(unreachable_message(exc, os.environ)) from None
     return client
 
 
@@ -147,10 +193,11 @@ def build_image(
                     message = str(event["error"]).strip()
                     log.write(f"ERROR: {message}\n")
                     where = f"step {step.index}/{step.total}: {step.instruction}" if step else "before the first step"
-                    raise BuildFailed(
-                        f"the image build failed at {where}\n{message}\n"
-                        f"--- last {len(tail)} lines of that step's output ---\n" + "\n".join(tail)
-                    )
+                    output = (f"\n--- last {len(tail)} lines of that step's output ---\n" + "\n".join(tail)
+                              if tail else "")
+                    hint = fetch_hint(step.instruction if step else "", [message, *tail])
+                    raise BuildFailed(f"the image build failed at {where}\n{message}{output}"
+                                      + (f"\n{hint}" if hint else ""))
                 if "aux" in event and isinstance(event["aux"], dict) and "ID" in event["aux"]:
                     image_id = event["aux"]["ID"]
                 if event.get("stream"):
@@ -175,7 +222,7 @@ def _events(stream: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     try:
         yield from stream
     except docker.errors.APIError as exc:
-        raise BuildFailed(f"the Docker engine refused the build: {exc.explanation or exc}") from None
+        raise BuildFailed(f"the Docker engine refused the build: {reason(exc)}") from None
 
 
 @contextmanager
@@ -241,7 +288,7 @@ def started(client: docker.DockerClient, spec: ContainerSpec) -> Iterator[Any]:
             c.start()
             yield c
     except docker.errors.APIError as exc:
-        raise DockerUnavailable(f"the Docker engine refused the run: {exc.explanation or exc}") from None
+        raise DockerUnavailable(f"the Docker engine refused the run: {reason(exc)}") from None
 
 
 @_engine_errors

@@ -31,6 +31,7 @@ from ljprof.config.model import (
     LuarocksSpec,
     Profile,
 )
+from ljprof.config import yamlerrors
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
 from ljprof.figures import FIGURES
@@ -129,14 +130,7 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        message = f"{where}: not valid YAML: {exc.problem or exc.context}"
-        if exc.context and exc.context_mark and exc.problem:
-            # e.g. "while parsing a flow sequence" and where that sequence starts
-            message += f"\n  hint: {exc.context} that starts at line {exc.context_mark.line + 1}, " \
-                       f"column {exc.context_mark.column + 1}"
-        raise ConfigError(message) from None
+        raise ConfigError(yamlerrors.explain(exc, text, filename)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{filename}: not valid YAML: {exc}") from None
     if root is None:
@@ -144,11 +138,13 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
 
     walker = Walker(filename)
     images: dict[str, ImageRecipe] = {}
+    broken: frozenset[str] = frozenset()  # recipes with an error of their own: profiles using them say nothing more
     profiles: dict[str, Profile] = {}
     top = walker.mapping(root, (), TOP_KEYS)
     if top is not None:
         if "images" in top:
             images = _images(walker, top["images"][1], base_dir)
+            broken = frozenset(_names(top["images"][1])) - set(images)
         elif not walker.errors:  # else a misspelled 'images' was reported already
             walker.error(root, (), "the 'images' section is missing",
                          "add 'images:' with at least one recipe, e.g. 'default: {}'")
@@ -156,11 +152,16 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
         if "defaults" in top:
             defaults = _profile_fields(walker, top["defaults"][1], ("defaults",), DEFAULTS_KEYS) or {}
         if "profiles" in top:
-            profiles = _profiles(walker, top["profiles"][1], defaults, images, base_dir)
+            profiles = _profiles(walker, top["profiles"][1], defaults, images, base_dir, broken)
     if walker.errors:
         walker.errors.sort(key=lambda e: (e[0], e[1]))
         raise ConfigError("\n".join(text for _, _, text in walker.errors))
     return Config(path=Path(filename), images=images, profiles=profiles)
+
+
+def _names(node: Node) -> list[str]:
+    """The keys written in a mapping node (none if it is not one)."""
+    return [str(k.value) for k, _ in node.value if isinstance(k, ScalarNode)] if isinstance(node, MappingNode) else []
 
 
 def _images(w: Walker, node: Node, base_dir: Path) -> dict[str, ImageRecipe]:
@@ -481,6 +482,24 @@ def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ..
     return fields
 
 
+def _duration_before_timeout(w: Walker, name: str, node: Node, duration: tuple[Node | None, Any],
+                             timeout: tuple[Node | None, Any], own: bool) -> bool:
+    """`duration` (SIGINT, a planned end) must come before `timeout` (SIGKILL, a failure), else every run fails."""
+    if duration[1] is None or float(duration[1]) < float(timeout[1]):
+        return True
+
+    def text(entry: tuple[Node | None, Any]) -> str:
+        return str(entry[0].value) if isinstance(entry[0], ScalarNode) else f"{float(entry[1]):g}s"
+
+    where: KeyPath = ("profiles", name, "duration") if own else ("defaults", "duration")
+    w.error(duration[0] or node, where,
+            f"{text(duration)} is not shorter than the timeout ({text(timeout)})"
+            + ("" if own else f" (for profile '{name}')")
+            + ": the timeout's SIGKILL would end the run before the duration's SIGINT, and the run would count "
+            "as failed", "make 'duration' shorter than 'timeout', leaving time for 'grace', or raise 'timeout'")
+    return False
+
+
 def _signals_free(w: Walker, node: Node, path: KeyPath, profilers: dict[str, Any]) -> bool:
     """No two of the profile's profilers take the same signal (base.signals_of): say which do."""
     takers: dict[str, list[str]] = {}
@@ -572,14 +591,34 @@ def _limits(w: Walker, node: Node, path: KeyPath) -> dict[str, float | int] | No
     return limits
 
 
+# LuaJIT's own profilers and tracers, in the images ljprof builds, under the name a profile would give them.
+# One that has no ljprof profiler (PROFILERS) yet is "not supported yet", not an "unknown key": the image
+# has it, the user did not misspell it.
+IMAGE_PROFILERS = {
+    "memprof": "misc.memprof (Tarantool's fork)",
+    "sysprof": "misc.sysprof (Tarantool's fork)",
+    "metrics": "misc.getmetrics (Tarantool's fork)",
+    "cpu": "jit.profile",
+    "jit": "jit.dump and jit.v (traces), and loom",
+}
+
+
 def _profilers(w: Walker, node: Node, path: KeyPath) -> dict[str, dict[str, object] | None] | None:
     """{name: options} with each profiler's defaults filled in; None as a value switches one off."""
-    entries = w.mapping(node, path, tuple(PROFILERS))
+    not_yet = {name: what for name, what in IMAGE_PROFILERS.items() if name not in PROFILERS}
+    entries = w.mapping(node, path, ())  # any key: names the image has are told apart from typos below
     if entries is None:
         return None
     chosen: dict[str, dict[str, object] | None] = {}
-    for name, (_, value_node) in entries.items():
+    for name, (key_node, value_node) in entries.items():
         sub = (*path, name)
+        if name not in PROFILERS and name not in not_yet:
+            w.error(key_node, path, f"unknown key '{name}'", suggest(name, tuple(PROFILERS)))
+            continue
+        if name in not_yet:
+            w.error(key_node, sub, f"not supported yet: the image has {not_yet[name]}, but ljprof cannot run it "
+                    "as a profiler yet", f"remove it; the profilers ljprof runs: {', '.join(sorted(PROFILERS))}")
+            continue
         profiler = PROFILERS[name]
         kind = _scalar_kind(value_node)
         if kind == "bool":
@@ -634,7 +673,7 @@ def _option_values(w: Walker, given: dict[str, tuple[Node, Node]], specs: Mappin
 
 
 def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], images: dict[str, ImageRecipe],
-              base_dir: Path) -> dict[str, Profile]:
+              base_dir: Path, broken: frozenset[str] = frozenset()) -> dict[str, Profile]:
     path: KeyPath = ("profiles",)
     entries = w.mapping(node, path, ())
     if entries is None:
@@ -650,7 +689,7 @@ def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], imag
         fields = _profile_fields(w, value_node, sub, PROFILE_KEYS)
         if fields is None or len(w.errors) > errors_before:
             continue
-        profile = _merge_profile(w, name, value_node, sub, defaults, fields, images, base_dir)
+        profile = _merge_profile(w, name, value_node, sub, defaults, fields, images, base_dir, broken)
         if profile is not None:
             profiles[name] = profile
     return profiles
@@ -658,7 +697,7 @@ def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], imag
 
 def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: dict[str, tuple[Node, Any]],
                    fields: dict[str, tuple[Node, Any]], images: dict[str, ImageRecipe],
-                   base_dir: Path) -> Profile | None:
+                   base_dir: Path, broken: frozenset[str] = frozenset()) -> Profile | None:
     """Built-in defaults < `defaults:` < the profile; env, limits and profilers merge key by key."""
     def pick(key: str) -> tuple[Node | None, Any]:
         if key in fields:
@@ -679,6 +718,8 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         w.error(node, path, "'script' is missing", "name the Lua file to run, relative to 'cwd' (default: 'workdir')")
         return None
     image_node, image = pick("image")
+    if image in broken:
+        return None  # the recipe's own error is reported; "there is no image recipe" would only repeat it
     if image not in images:
         known = tuple(sorted(images))
         where = (*path, "image") if "image" in fields else ("defaults", "image")
@@ -709,6 +750,8 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         return None
     if not script_path.is_file():
         w.error(script_node, (*path, "script"), f"'{script}' is not a file in {place}")
+        return None
+    if not _duration_before_timeout(w, name, node, pick("duration"), pick("timeout"), "duration" in fields):
         return None
     limits = merged("limits")
     profilers = {k: v for k, v in merged("profilers").items() if v is not None}
