@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -32,9 +33,12 @@ from ljprof.image.context import write_context_dir
 from ljprof.image.plan import (
     LABEL_HASH,
     LABEL_RECIPE,
+    OVERRIDE_NAMES,
     PACKAGE_ROOT,
     BuildPlan,
+    Override,
     Overrides,
+    apply_overrides,
     collect_overrides,
     plan_build,
 )
@@ -63,16 +67,37 @@ STATE_DIR = _state_dir()
 IMAGE_INFO_PATH = "/usr/share/ljprof/image.json"
 
 
-def check(config_path: str | Path, out: TextIO) -> Config:
-    """Validate profiles.yml and say what it defines."""
+def check(config_path: str | Path, out: TextIO, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate profiles.yml and say what it defines, as the overrides in force (LJPROF_*) resolve it;
+    warn about secrets whose host variable is unset (the run would refuse to start)."""
+    environ = {} if environ is None else environ
     config = load_config(config_path)
+    overrides = collect_overrides(environ, {})
+    forced = environ.get("LJPROF_IMAGE")
+    if forced:
+        select_recipe(config, forced)
     out.write(f"{config_path}: valid; {len(config.images)} image recipe(s), {len(config.profiles)} profile(s)\n")
+    for line in ([f"image = {forced} (from LJPROF_IMAGE)"] if forced else []) + overrides.describe():
+        out.write(f"  override  {mask_url_credentials(line)}\n")
     for recipe in config.images.values():
-        out.write(f"  image {recipe.name}: {describe_recipe(recipe)}\n")
+        described = describe_recipe(apply_overrides(recipe, overrides))
+        out.write(f"  image {recipe.name}: {mask_url_credentials(described)}\n")
     for p in config.profiles.values():
-        out.write(f"  profile {p.name}: luajit {' '.join([p.script, *p.args])} in {p.workdir} on image {p.image}; "
+        image = f"{forced} (LJPROF_IMAGE; the profile says {p.image})" if forced and forced != p.image else p.image
+        out.write(f"  profile {p.name}: luajit {' '.join([p.script, *p.args])} in {p.workdir} on image {image}; "
                   f"profilers: {', '.join(sorted(p.profilers)) or 'none'}\n")
+    for p in config.profiles.values():
+        for var in p.env:
+            if var.is_secret and var.secret_from not in environ:
+                out.write(f"warning: profiles.{p.name}.env.{var.name}: the secret's host variable {var.secret_from} "
+                          f"is not set; `profile --name {p.name}` will refuse to start\n"
+                          f"  hint: export {var.secret_from}=... before the run (its value is written nowhere)\n")
     return config
+
+
+def mask_url_credentials(text: str) -> str:
+    """https://user:token@host/... -> https://***@host/...: overrides are printed and recorded."""
+    return re.sub(r"(://)[^/@\s]+@", r"\1***@", text)
 
 
 def luajit_source_text(lj: LuajitSource) -> str:
@@ -122,19 +147,40 @@ def resolve_plan(config_path: str | Path, image: str, options: Mapping[str, str 
     return plan_build(recipe, overrides), overrides
 
 
-def print_plan(plan: BuildPlan, overrides: Overrides, out: TextIO) -> None:
-    """The resolved build, before any work starts."""
+def print_plan(plan: BuildPlan, overrides: Overrides, out: TextIO, recipe: Override | None = None) -> None:
+    """The resolved build, before any work starts, and every override in force (the recipe's too)."""
     r, args = plan.recipe, plan.build_args
     out.write(f"image '{r.name}' -> {plan.tag}\n")
     out.write(f"  base      {r.base}\n")
-    out.write(f"  luajit    {luajit_source_text(r.luajit)} (build: {args['LUAJIT_BUILD']})\n")
+    out.write(f"  luajit    {mask_url_credentials(luajit_source_text(r.luajit))} (build: {args['LUAJIT_BUILD']})\n")
     rocks = " ".join(r.rocks) or "none"
-    out.write(f"  luarocks  from {r.luarocks.source} {r.luarocks.version}; rocks: {rocks}\n")
+    version = f" {r.luarocks.version}" if r.luarocks.version else ""
+    out.write(f"  luarocks  from {r.luarocks.source}{version}; rocks: {rocks}\n")
     out.write(f"  fixes     {args['LUAJIT_FIXES'].replace(',', ', ')}\n")
     out.write(f"  loom      {loom_source_text(r.loom)}\n")
     out.write(f"  network   {plan.network or 'default'}\n")
-    for line in overrides.describe():
-        out.write(f"  override  {line}\n")
+    for line in ([f"image = {recipe.value} (from {recipe.origin})"] if recipe and recipe.origin else []) \
+            + overrides.describe():
+        out.write(f"  override  {mask_url_credentials(line)}\n")
+
+
+def pick_recipe(option: str | None, environ: Mapping[str, str], fallback: str) -> Override:
+    """The image recipe: --image, else LJPROF_IMAGE, else the profile's (or `default`); origin '' for the last."""
+    if option:
+        return Override(option, "--image")
+    if environ.get("LJPROF_IMAGE"):
+        return Override(environ["LJPROF_IMAGE"], "LJPROF_IMAGE")
+    return Override(fallback, "")
+
+
+def recorded_overrides(recipe: Override, overrides: Overrides) -> list[dict[str, str]]:
+    """The overrides in force for the manifest: [{name, value, from}], credentials in URLs masked."""
+    rows = [{"name": "image", "value": recipe.value, "from": recipe.origin}] if recipe.origin else []
+    for name in OVERRIDE_NAMES:
+        value = getattr(overrides, name)
+        if value is not None:
+            rows.append({"name": name, "value": mask_url_credentials(value.value), "from": value.origin})
+    return rows
 
 
 @dataclass(frozen=True)
@@ -144,20 +190,28 @@ class BuildOutcome:
     built: bool
     seconds: float
     log: Path | None
+    overrides: list[dict[str, str]] = field(default_factory=list)  # in force for this build: for the manifest
 
 
-def build(config_path: str | Path, image: str, options: Mapping[str, str | None], environ: Mapping[str, str],
+def build(config_path: str | Path, image: str | None, options: Mapping[str, str | None], environ: Mapping[str, str],
           out: TextIO, rebuild: bool = False) -> BuildOutcome:
-    """Build the recipe's image unless an image with its content hash exists."""
+    """Build the recipe's image (--image, else LJPROF_IMAGE, else `default`) unless an image with its content
+    hash exists."""
+    return build_recipe(config_path, pick_recipe(image, environ, "default"), options, environ, out, rebuild)
+
+
+def build_recipe(config_path: str | Path, recipe: Override, options: Mapping[str, str | None],
+                 environ: Mapping[str, str], out: TextIO, rebuild: bool = False) -> BuildOutcome:
     started = time.monotonic()
-    plan, overrides = resolve_plan(config_path, image, options, environ)
-    print_plan(plan, overrides, out)
+    plan, overrides = resolve_plan(config_path, recipe.value, options, environ)
+    print_plan(plan, overrides, out, recipe)
     client = docker_engine.connect()
     existing = docker_engine.find_image(client, plan.tag)
     if existing is not None and not rebuild:
         seconds = time.monotonic() - started
         out.write(f"up to date: {plan.tag} ({existing.short_id}); nothing to build ({seconds:.2f}s)\n")
-        return BuildOutcome(plan.tag, str(existing.id), built=False, seconds=seconds, log=None)
+        return BuildOutcome(plan.tag, str(existing.id), built=False, seconds=seconds, log=None,
+                            overrides=recorded_overrides(recipe, overrides))
 
     log_path = STATE_DIR / "logs" / f"build-{plan.recipe.name}-{plan.content_hash[:12]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +226,8 @@ def build(config_path: str | Path, image: str, options: Mapping[str, str | None]
     seconds = time.monotonic() - started
     out.write(f"built {plan.tag} ({image_id[7:19]}) in {seconds:.0f}s\n")
     out.write(format_facts(facts))
-    return BuildOutcome(plan.tag, image_id, built=True, seconds=seconds, log=log_path)
+    return BuildOutcome(plan.tag, image_id, built=True, seconds=seconds, log=log_path,
+                        overrides=recorded_overrides(recipe, overrides))
 
 
 def image_facts(client: Any, tag: str, image_id: str) -> dict[str, Any]:
@@ -327,17 +382,21 @@ def list_profiles(config_path: str | Path, out: TextIO, as_json: bool = False) -
     return names
 
 
-def profile(config_path: str | Path, name: str, image: str | None, options: Mapping[str, str | None],
+def profile(config_path: str | Path, name: str | None, image: str | None, options: Mapping[str, str | None],
             environ: Mapping[str, str], out: TextIO, reports: str | Path | None = None,
             base: str | None = None) -> RunResult:
     """Build (if needed) the profile's image, run its target under its profilers, collect a run directory,
     then check the profile's budgets (relative ones against `base`, a run directory or PROFILE[@RUN_ID])."""
     started = time.monotonic()
     config = load_config(config_path)
+    if not name:
+        known = ", ".join(sorted(config.profiles)) or "none"
+        raise ConfigError(f"{config.path}: which profile? --name is missing\n  hint: --name NAME, one of: {known}")
     chosen = select_profile(config, name)
-    recipe = image or environ.get("LJPROF_IMAGE") or chosen.image
-    select_recipe(config, recipe)
-    outcome = build(config_path, recipe, options, environ, out)
+    recipe = pick_recipe(image, environ, chosen.image)
+    select_recipe(config, recipe.value)
+    chosen = replace(chosen, image=recipe.value)  # the manifest's config says the recipe that ran
+    outcome = build_recipe(config_path, recipe, options, environ, out)
     client = docker_engine.connect()
     facts = image_facts(client, outcome.tag, outcome.image_id)
     check_image(chosen, facts, outcome.tag)
@@ -349,8 +408,8 @@ def profile(config_path: str | Path, name: str, image: str | None, options: Mapp
     out.write(f"running profile '{name}': luajit {' '.join([chosen.script, *chosen.args])} "
               f"({limit}, hard timeout {chosen.timeout:g}s; profilers: {', '.join(sorted(chosen.profilers))})\n")
     out.flush()
-    image_info = {"tag": outcome.tag, "id": outcome.image_id, "recipe": recipe, "luajit": facts["luajit"],
-                  "features": facts["features"], "fixes": facts.get("fixes", [])}
+    image_info = {"tag": outcome.tag, "id": outcome.image_id, "recipe": recipe.value, "luajit": facts["luajit"],
+                  "features": facts["features"], "fixes": facts.get("fixes", []), "overrides": outcome.overrides}
     result = runner.run(client, plan, image_info, reports_dir, started)
     out.write(format_run(result))
     report(result.run_dir, out)
@@ -441,16 +500,25 @@ def overview(folder: str | Path, out: TextIO) -> Path:
     return path
 
 
-def find_run(reports_dir: str | Path, run: str | None, profile_name: str | None) -> Path:
-    """A run directory named by path, or a profile's latest run."""
+def find_run(reports_dir: str | Path, run: str | None, profile_name: str | None,
+             profiles: tuple[str, ...] = ()) -> Path:
+    """A run directory named by path, or a profile's latest run; `profiles` (those of profiles.yml) and the
+    profiles with runs in `reports_dir` make the "did you mean" of a misspelled name."""
     if run:
         return Path(run)
+    with_runs = tuple(sorted(link.parent.name for link in Path(reports_dir).glob("*/latest") if link.exists()))
+    listing = f"profiles with runs in {reports_dir}: {', '.join(with_runs) or 'none yet'}"
     if not profile_name:
-        raise ConfigError("name a run directory (--run DIR) or a profile (--name NAME, for its latest run)")
+        raise ConfigError("name a run directory (--run DIR) or a profile (--name NAME, for its latest run)\n"
+                          f"  hint: {listing}")
     latest = Path(reports_dir) / profile_name / "latest"
     if not latest.exists():
-        raise ConfigError(f"{latest}: no run of profile '{profile_name}' yet\n"
-                          f"  hint: invoke profile --name {profile_name}")
+        close = suggest(profile_name, tuple(sorted({*with_runs, *profiles})), listing=False)
+        if profile_name in profiles or not close:
+            hint = f"invoke profile --name {profile_name}" if profile_name in profiles else listing
+        else:
+            hint = f"{close} {listing}"
+        raise ConfigError(f"{latest}: no run of profile '{profile_name}' yet\n  hint: {hint}")
     return latest.resolve()
 
 

@@ -28,6 +28,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from ljprof import commands
+from ljprof.config.loader import load_config
 from ljprof.config.locate import find_config
 from ljprof.errors import LjprofError
 
@@ -75,13 +76,13 @@ def _reports(reports: str | None, config: str | None) -> Path:
 @task(help={"config": CONFIG_HELP})
 def check(c: Context, config: str | None = None) -> None:
     """Validate profiles.yml and list its image recipes; starts no Docker."""
-    _run(commands.check, _config(config), sys.stdout)
+    _run(commands.check, _config(config), sys.stdout, os.environ)
 
 
-@task(help={"image": "the recipe under images: in profiles.yml (default: default)",
+@task(help={"image": "the recipe under images: in profiles.yml (env LJPROF_IMAGE; default: default)",
             "rebuild": "build even when an up-to-date image exists",
             "config": CONFIG_HELP, **OVERRIDE_HELP})
-def build(c: Context, image: str = "default", rebuild: bool = False, config: str | None = None,
+def build(c: Context, image: str | None = None, rebuild: bool = False, config: str | None = None,
           base_image: str | None = None, luajit_git: str | None = None, luajit_ref: str | None = None,
           luajit_source: str | None = None, network: str | None = None) -> None:
     """Build the LuaJIT image of a recipe, or find it up to date by its content hash."""
@@ -96,9 +97,10 @@ def build(c: Context, image: str = "default", rebuild: bool = False, config: str
             "base": "the baseline run for relative budgets (regression): a run directory, PROFILE@RUN_ID or "
                     "PROFILE (its latest run)",
             "config": CONFIG_HELP, **OVERRIDE_HELP})
-def profile(c: Context, name: str, image: str | None = None, reports: str | None = None, config: str | None = None,
-            base: str | None = None, base_image: str | None = None, luajit_git: str | None = None,
-            luajit_ref: str | None = None, luajit_source: str | None = None, network: str | None = None) -> None:
+def profile(c: Context, name: str | None = None, image: str | None = None, reports: str | None = None,
+            config: str | None = None, base: str | None = None, base_image: str | None = None,
+            luajit_git: str | None = None, luajit_ref: str | None = None, luajit_source: str | None = None,
+            network: str | None = None) -> None:
     """Run a profile's Lua target in a container under its profilers; results in reports/<profile>/<run-id>/.
 
     Then its budgets are checked: exit 7 when one is broken."""
@@ -115,7 +117,16 @@ def report(c: Context, run: str | None = None, name: str | None = None, reports:
            config: str | None = None) -> None:
     """Render a run's reports again from its run directory alone (no Docker needed)."""
     folder = None if run else _reports(reports, config)  # --run needs no profiles.yml
-    _run(lambda: commands.report(commands.find_run(folder or ".", run, name), sys.stdout))
+    known = () if run else _profile_names(config)
+    _run(lambda: commands.report(commands.find_run(folder or ".", run, name, known), sys.stdout))
+
+
+def _profile_names(config: str | None) -> tuple[str, ...]:
+    """The profiles of the profiles.yml in use, for "did you mean"; none when it is missing or broken."""
+    try:
+        return tuple(load_config(find_config(config)).profiles)
+    except LjprofError:
+        return ()
 
 
 @task(help={"folder": "a folder of run directories (default: reports/ beside profiles.yml), "

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ljprof.config import yamlerrors
 from ljprof.config.model import (
     Budget,
     Config,
@@ -31,7 +32,6 @@ from ljprof.config.model import (
     LuarocksSpec,
     Profile,
 )
-from ljprof.config import yamlerrors
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
 from ljprof.figures import FIGURES

@@ -60,7 +60,8 @@ def test_defaults_merge_key_by_key_and_a_profile_can_switch_a_profiler_off(tmp_p
 @pytest.mark.parametrize(("text", "seconds"), [("250ms", 0.25), ("5s", 5.0), ("2m", 120.0), ("1h", 3600.0),
                                                 ("1.5s", 1.5), ("3", 3.0), ("0.5", 0.5)])
 def test_durations(tmp_path: Path, text: str, seconds: float) -> None:
-    config = load_config(project(tmp_path, f"profiles:\n  p: {{workdir: t, script: main.lua, duration: {text}, timeout: 2h}}\n"))
+    config = load_config(project(tmp_path, f"profiles:\n  p: {{workdir: t, script: main.lua, duration: {text}, "
+                                           "timeout: 2h}}\n"))
     assert config.profiles["p"].duration == seconds
 
 
