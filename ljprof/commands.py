@@ -27,7 +27,7 @@ from ljprof.compare.runs import Run, resolve, resolve_pair
 from ljprof.config.loader import load_config
 from ljprof.config.model import Budget, Config, ImageRecipe, LoomSource, LuajitSource, Profile
 from ljprof.config.yamlcheck import suggest
-from ljprof.console import BuildDisplay
+from ljprof.console import BuildDisplay, RunStatus
 from ljprof.errors import ConfigError, DockerUnavailable, TargetFailed, ToolFailed
 from ljprof.image.context import write_context_dir
 from ljprof.image.plan import (
@@ -410,7 +410,11 @@ def profile(config_path: str | Path, name: str | None, image: str | None, option
     out.flush()
     image_info = {"tag": outcome.tag, "id": outcome.image_id, "recipe": recipe.value, "luajit": facts["luajit"],
                   "features": facts["features"], "fixes": facts.get("fixes", []), "overrides": outcome.overrides}
-    result = runner.run(client, plan, image_info, reports_dir, started)
+    status = RunStatus(out, chosen.duration, chosen.timeout)
+    try:
+        result = runner.run(client, plan, image_info, reports_dir, started, watch=status)
+    finally:
+        status.finish()
     out.write(format_run(result))
     report(result.run_dir, out)
     ending = result.manifest["ending"]
@@ -526,7 +530,13 @@ def format_run(result: RunResult) -> str:
     m = result.manifest
     e = m["ending"]
     t = m["timings"]
-    lines = [f"run {result.run_id}: {'ok' if e['ok'] else 'FAILED'}: {e['message']}; exit code {e['exit_code']}",
+    if e.get("kind") == "interrupted" and e.get("stopped_by") == "duration":
+        # "exit code 1" reads like a failure: say at once that it is luajit's answer to the planned SIGINT
+        ending = (f"stopped by SIGINT at the profile's duration, as planned; exit code {e['exit_code']}, "
+                  "as luajit always exits on SIGINT: normal here")
+    else:
+        ending = f"{e['message']}; exit code {e['exit_code']}"
+    lines = [f"run {result.run_id}: {'ok' if e['ok'] else 'FAILED'}: {ending}",
              f"  run directory: {result.run_dir}",
              f"  prepared in {t['prepare_s']:.2f} s, ran {t['target_s']:.2f} s, collected in {t['collect_s']:.2f} s"]
     sources = [f for f in m["files"] if f["path"].startswith("sources/")]

@@ -43,13 +43,27 @@ OVERRIDE_HELP = {
 }
 
 
+SIGPIPE_EXIT = 141  # what a shell reports for a command that a closed pipe stopped (128 + SIGPIPE)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """The one place where ljprof's errors become messages and exit codes."""
+    """The one place where ljprof's errors become messages and exit codes.
+
+    A reader that stops early (`ljprof list | head -1`) closes the pipe: that
+    ends the task quietly, as it ends `cat` or `seq`, with no traceback.
+    """
     try:
         yield
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
     except LjprofError as exc:
         raise Exit(f"ljprof: error: {exc}", code=exc.exit_code) from None
+    except BrokenPipeError:
+        # the rest of our output has nowhere to go: send it to /dev/null, so the final flush is quiet too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise Exit(code=SIGPIPE_EXIT) from None
 
 
 def _options(base_image: str | None, luajit_git: str | None, luajit_ref: str | None,

@@ -91,7 +91,9 @@ class RunDir:
             raise ConfigError(f"{path}: no such run directory\n"
                               "  hint: name a folder reports/<profile>/<run-id>, or reports/<profile>/latest")
         try:
-            return cls(path, dict(json.loads(file.read_text(encoding="utf-8"))))
+            # the run's own folder, not one through reports/<profile>/latest: reports record their raw files'
+            # paths, and `latest` moves on with the next run
+            return cls(path.resolve(), dict(json.loads(file.read_text(encoding="utf-8"))))
         except FileNotFoundError:
             raise ConfigError(f"{path}: not a run directory (no manifest.json)\n"
                               "  hint: name a folder reports/<profile>/<run-id>, or reports/<profile>/latest") from None

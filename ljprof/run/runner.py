@@ -17,6 +17,7 @@ import signal
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,8 +95,9 @@ def point_latest(reports: Path, profile: str, run_id: str) -> None:
     os.replace(tmp, link)
 
 
-def supervise(c: Any, plan: RunPlan, started: float) -> Supervision:
-    """Wait for the target; SIGINT at `duration`, SIGTERM and SIGKILL a grace period apart, SIGKILL at `timeout`."""
+def supervise(c: Any, plan: RunPlan, started: float, tick: Callable[[float], None] | None = None) -> Supervision:
+    """Wait for the target; SIGINT at `duration`, SIGTERM and SIGKILL a grace period apart, SIGKILL at `timeout`;
+    `tick(elapsed)` at every look (the console's live status)."""
     profile = plan.profile
     sup = Supervision()
     next_step: float | None = profile.duration
@@ -113,6 +115,8 @@ def supervise(c: Any, plan: RunPlan, started: float) -> Supervision:
                 sup.stopped_by = sup.stopped_by or "duration"
                 sup.send(c, sig, elapsed, "duration" if sig == "SIGINT" else "grace period over")
                 next_step = elapsed + profile.grace if steps else None
+            if tick is not None:
+                tick(elapsed)
             time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         # Ctrl-C: stop the target as `duration` would, keep what it wrote.
@@ -304,8 +308,9 @@ class RunResult:
 
 
 def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], reports: Path,
-        prepare_started: float) -> RunResult:
-    """Run the plan's target in a container and leave a complete run directory."""
+        prepare_started: float, watch: Callable[[Path, float], None] | None = None) -> RunResult:
+    """Run the plan's target in a container and leave a complete run directory; `watch(raw, elapsed)` is
+    called while the target runs (the console's live status reads raw/ as the profilers write it)."""
     profile = plan.profile
     run_id, run_dir = make_run_dir(reports, profile.name)
     raw = run_dir / "raw"
@@ -342,7 +347,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
             )
             with docker_engine.started(client, spec) as c:
                 target_started = time.monotonic()
-                sup = supervise(c, plan, target_started)
+                sup = supervise(c, plan, target_started, (lambda t: watch(raw, t)) if watch else None)
                 target_ended = time.monotonic()
                 state = docker_engine.container_state(c)
                 docker_engine.save_logs(c, raw / "stdout.log", raw / "stderr.log",

@@ -80,7 +80,10 @@ profiles:
   talks-then-spins: {workdir: targets, script: talks-then-spins.lua, duration: 500ms, grace: 500ms}
   where: {workdir: targets, cwd: sub, script: where.lua}
   ctrl-c: {workdir: targets, script: forever.lua, duration: 50s}
+  elsewhere: {workdir: targets, script: returns.lua, image: elsewhere}
 """
+# A recipe no test builds: the profile `elsewhere` runs on ci-git through LJPROF_IMAGE.
+ELSEWHERE = "  elsewhere: {luarocks: {from: none}}\n"
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +93,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in TARGETS.items():
         (root / "targets" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "targets" / name).write_text(text)
-    (root / "profiles.yml").write_text(CI_RECIPE + PROFILES)
+    (root / "profiles.yml").write_text(CI_RECIPE + ELSEWHERE + PROFILES)
     return root
 
 
@@ -194,7 +197,8 @@ def test_a_target_that_never_ends_is_stopped_by_sigint_after_the_duration(projec
     assert [s["signal"] for s in ending["signals_sent"]] == ["SIGINT"]
     assert 1.5 <= ending["signals_sent"][0]["after_s"] < 2.0
     assert ending["harness"]["message"].endswith("interrupted!")
-    assert "ok: stopped by SIGINT at the profile's duration, as planned (luajit then exits with code 1)" in printed
+    assert ("ok: stopped by SIGINT at the profile's duration, as planned; exit code 1, as luajit always exits on "
+            "SIGINT: normal here\n") in printed
     samples = gc_samples(result)
     # 50 ms apart over 1.5 s: about 30, and the series ends after the SIGINT
     assert 20 <= len(samples) <= 40, len(samples)
@@ -277,6 +281,16 @@ def test_marks_from_the_target_land_on_the_timeline(project: Path, environ: dict
     marks = [e for e in result.manifest["timeline"] if e["event"] == "mark"]
     assert [m["detail"] for m in marks] == ["phase one", "phase two"]
     assert marks[0]["t"] < marks[1]["t"]
+
+
+def test_ljprof_image_is_printed_and_recorded_as_the_recipe_that_ran(project: Path, environ: dict[str, str]) -> None:
+    result, printed = profile(project, {**environ, "LJPROF_IMAGE": "ci-git"}, "elsewhere")
+    assert "\n  override  image = ci-git (from LJPROF_IMAGE)\n" in printed
+    assert result.manifest["config"]["image"] == "ci-git"  # not the profile's `elsewhere`: that did not run
+    assert result.manifest["image"]["recipe"] == "ci-git"
+    recorded = result.manifest["image"]["overrides"]
+    assert recorded[0] == {"name": "image", "value": "ci-git", "from": "LJPROF_IMAGE"}
+    assert {"name": "base_image", "value": environ["LJPROF_BASE_IMAGE"], "from": "LJPROF_BASE_IMAGE"} in recorded
 
 
 def test_memprof_on_an_image_without_it_is_refused_before_the_run(project: Path, environ: dict[str, str]) -> None:
