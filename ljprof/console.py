@@ -119,7 +119,7 @@ class RunStatus:
         parts = [f"  running {elapsed:.0f} s{until}"]
         if self.heap_kb is not None:
             parts.append(f"Lua heap {format_kb(self.heap_kb)}")
-            parts.append(f"{self.samples:,} samples")
+            parts.append(f"{self.samples:,} sample{'' if self.samples == 1 else 's'}")
         return ", ".join(parts)
 
     def finish(self) -> None:

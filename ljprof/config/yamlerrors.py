@@ -70,14 +70,14 @@ def _plain(exc: yaml.MarkedYAMLError, lines: list[str]) -> tuple[str, str] | Non
         if re.search(r":\s", before):
             return (f"line {n} has a second ': ' in one entry; YAML reads the text after it as another key",
                     "quote a value that contains ': ', e.g. key: 'a: b'")
-        return _indentation(lines, mark.line, "a key with a value on its line cannot have keys below it")
+        return _indentation(lines, mark.line)
     if problem.startswith(("expected <block end>", "did not find expected key",
                            "did not find expected '-' indicator")):
-        return _indentation(lines, mark.line, "")
+        return _indentation(lines, mark.line)
     return None
 
 
-def _indentation(lines: list[str], index: int, why: str) -> tuple[str, str] | None:
+def _indentation(lines: list[str], index: int) -> tuple[str, str] | None:
     """Line `index` against the nearest key above it: how many spaces more or less it is indented."""
     line = lines[index] if index < len(lines) else ""
     above = next((i for i in range(index - 1, -1, -1) if lines[i].strip() and not lines[i].lstrip().startswith("#")),
@@ -93,8 +93,8 @@ def _indentation(lines: list[str], index: int, why: str) -> tuple[str, str] | No
     problem = f"line {index + 1} is indented {amount} {'more' if mine > theirs else 'less'} than the key above it " \
               f"(line {above + 1})"
     hint = f"keys of one mapping line up: indent {key or 'it'} by {theirs} spaces, as on line {above + 1}"
-    if mine > theirs and why:
-        hint += f" ({why})"
+    if mine > theirs:  # the key above has its value on its line, so nothing can nest under it
+        hint += " (a key with a value on its line cannot have keys below it)"
     elif mine < theirs:
         hint += ", or by as many as a key further up to end that mapping"
     return problem, hint

@@ -1,0 +1,70 @@
+"""Messages that need a real process or socket (issue 13), word for word: an engine that is not there,
+and a reader that closes the pipe early. Neither needs a Docker engine."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import docker.errors
+import pytest
+
+import docker
+from ljprof.docker_engine import unreachable_message
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def failed_ping(address: str) -> tuple[str, str]:
+    """What the SDK says when the engine at `address` cannot be reached, and what ljprof says."""
+    try:
+        docker.DockerClient(base_url=address).ping()  # the client asks the engine's version at once
+    except docker.errors.DockerException as exc:
+        said = str(exc), unreachable_message(exc, {"DOCKER_HOST": address})
+    else:
+        raise AssertionError(f"an engine answered at {address}")
+    gc.collect()  # the SDK leaves the failed connection's socket to the garbage collector: here, not in a later test
+    return said
+
+
+# what the collector says about that socket
+SDK_SOCKET = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@SDK_SOCKET
+def test_an_engine_that_is_not_there_is_said_in_words(tmp_path: Path) -> None:
+    address = f"unix://{tmp_path}/docker.sock"
+    sdk, ours = failed_ping(address)
+    assert "FileNotFoundError(2, 'No such file or directory')" in sdk  # the SDK's words: a Python repr
+    assert ours == (
+        f"cannot reach the Docker engine: there is no socket {tmp_path}/docker.sock (the engine is not running there)"
+        "\n  hint: start it (e.g. `sudo systemctl start docker`, or `dockerd &`), or point DOCKER_HOST at a running "
+        "engine")
+
+
+@SDK_SOCKET
+def test_a_refused_connection_is_said_in_words() -> None:
+    sdk, ours = failed_ping("tcp://127.0.0.1:9")
+    assert "NewConnectionError" in sdk
+    assert ours.splitlines()[0] == (
+        "cannot reach the Docker engine: nothing accepts connections at tcp://127.0.0.1:9 (connection refused)")
+
+
+@pytest.mark.parametrize("command", [[sys.executable, "-m", "invoke", "--search-root", str(REPO)],
+                                     [sys.executable, "-c", "from ljprof.cli import main; main()"]],
+                         ids=["invoke", "ljprof"])
+def test_list_into_a_closed_pipe_ends_quietly(tmp_path: Path, command: list[str]) -> None:
+    # enough profiles to fill the pipe's buffer, so the writer meets the closed end for sure
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.lua").write_text("")
+    profiles = "".join(f"  p{i:04d}: {{workdir: app, script: main.lua}}\n" for i in range(1500))
+    (tmp_path / "profiles.yml").write_text("images:\n  default: {}\nprofiles:\n" + profiles)
+    head = subprocess.run(f"{' '.join(map(repr, command))} list --config {tmp_path / 'profiles.yml'} | head -1",
+                          shell=True, capture_output=True, text=True, check=False, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, executable=shutil.which("bash"))
+    assert head.stdout == "p0000\tluajit main.lua\timage default\tprofilers none\tduration until it ends\n"
+    assert head.stderr == ""
