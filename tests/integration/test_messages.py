@@ -4,6 +4,7 @@ and a reader that closes the pipe early. Neither needs a Docker engine."""
 from __future__ import annotations
 
 import gc
+import io
 import os
 import shutil
 import subprocess
@@ -14,7 +15,11 @@ import docker.errors
 import pytest
 
 import docker
+from ljprof import commands
 from ljprof.docker_engine import unreachable_message
+from ljprof.errors import BuildFailed
+
+from .conftest import CI_RECIPE, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,3 +73,46 @@ def test_list_into_a_closed_pipe_ends_quietly(tmp_path: Path, command: list[str]
                           env={**os.environ, "PYTHONPATH": str(REPO)}, executable=shutil.which("bash"))
     assert head.stdout == "p0000\tluajit main.lua\timage default\tprofilers none\tduration until it ends\n"
     assert head.stderr == ""
+
+
+# -- a build that cannot fetch: the failing step, the engine's words, and the way round them -------------
+
+README_HINT = 'See the README\'s "Without GitHub, Docker Hub or luarocks.org"'
+
+
+@pytest.mark.docker
+def test_a_base_image_that_cannot_be_pulled_ends_with_the_offline_hint(
+        tmp_path: Path, docker_client: docker.DockerClient, upstream_env: dict[str, str]) -> None:
+    config = tmp_path / "profiles.yml"
+    config.write_text(CI_RECIPE)
+    environ = {**upstream_env, "LJPROF_BASE_IMAGE": "local/no-such-base:ljprof-test"}
+    with pytest.raises(BuildFailed) as info:
+        commands.build(config, "ci-git", {}, environ, io.StringIO())
+    lines = str(info.value).splitlines()
+    assert lines[0] == "the image build failed at step 2/36: FROM ${BASE_IMAGE}"
+    assert lines[-1] == (
+        "  hint: the build could not fetch the base image (from Docker Hub). Every source can be replaced: use a "
+        "local base image: LJPROF_BASE_IMAGE=local/debian:bookworm (or --base-image; `sudo invoke base-image` makes "
+        f"one with debootstrap). {README_HINT}")
+
+
+@pytest.mark.docker
+def test_luarocks_on_a_closed_port_ends_with_the_offline_hint(
+        tmp_path: Path, docker_client: docker.DockerClient, base_image: str, upstream_tree: Path) -> None:
+    port = free_port()  # bound and released: nothing listens there
+    config = tmp_path / "profiles.yml"
+    config.write_text("images:\n  ci-rocks:\n"
+                      f"    luarocks: {{from: source, url: 'http://127.0.0.1:{port}/luarocks-3.8.0.tar.gz'}}\n"
+                      "    rocks: [lua-cjson]\n")
+    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_SOURCE": str(upstream_tree),
+               "LJPROF_BUILD_NETWORK": "host"}
+    with pytest.raises(BuildFailed) as info:
+        commands.build(config, "ci-rocks", {}, environ, io.StringIO())
+    message = str(info.value)
+    lines = message.splitlines()
+    assert lines[0] == "the image build failed at step 23/36: RUN sh /usr/local/lib/ljprof/build/install-luarocks.sh"
+    assert f"Connecting to 127.0.0.1:{port}... failed: Connection refused." in lines
+    assert lines[-1] == (
+        "  hint: the build could not fetch LuaRocks or a rock (from luarocks.org). Every source can be replaced: take "
+        "LuaRocks and the rocks from Debian's packages: the `offline` recipe (--image offline or LJPROF_IMAGE=offline),"
+        " or `luarocks: {from: debian}` in your recipe; or point `luarocks.url` at a copy. " + README_HINT)
