@@ -70,9 +70,18 @@ def _plain(exc: yaml.MarkedYAMLError, lines: list[str]) -> tuple[str, str] | Non
         if re.search(r":\s", before):
             return (f"line {n} has a second ': ' in one entry; YAML reads the text after it as another key",
                     "quote a value that contains ': ', e.g. key: 'a: b'")
+        if not re.fullmatch(r"\s*(?:-\s+)?[^\s:#{}\[\],'\"][^:#{}\[\],]*", before):
+            return None  # not a key at the start of its line: not about indentation
         return _indentation(lines, mark.line)
+    stray = re.search(r"but found '([}\]])'", problem)
+    if stray:
+        opener = "{" if stray[1] == "}" else "["
+        return (f"line {n}, column {mark.column + 1}: a '{stray[1]}' that closes nothing",
+                f"remove it, or open its '{opener}' earlier")
     if problem.startswith(("expected <block end>", "did not find expected key",
                            "did not find expected '-' indicator")):
+        if mark.column != _indent(line):
+            return None  # not at the start of its line: not about indentation
         return _indentation(lines, mark.line)
     return None
 

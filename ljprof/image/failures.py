@@ -59,5 +59,5 @@ def fetch_hint(instruction: str, lines: Iterable[str]) -> str:
     for marker, what, replace in _STEPS:
         if instruction.startswith(marker) if marker == "FROM" else marker in instruction:
             return (f"  hint: the build could not fetch {what}. Every source can be replaced: {replace}. "
-                    f"See {README_SECTION}")
-    return f"  hint: the build could not fetch what this step needs; see {README_SECTION} for the overrides"
+                    f"See {README_SECTION}.")
+    return f"  hint: the build could not fetch what this step needs; see {README_SECTION} for the overrides."

@@ -77,7 +77,7 @@ def test_list_into_a_closed_pipe_ends_quietly(tmp_path: Path, command: list[str]
 
 # -- a build that cannot fetch: the failing step, the engine's words, and the way round them -------------
 
-README_HINT = 'See the README\'s "Without GitHub, Docker Hub or luarocks.org"'
+README_HINT = 'See the README\'s "Without GitHub, Docker Hub or luarocks.org".'
 
 
 @pytest.mark.docker

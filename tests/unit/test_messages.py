@@ -22,7 +22,7 @@ from ljprof.image.failures import fetch_hint
 from ljprof.reporting.render import render_run
 
 REPO = Path(__file__).resolve().parents[2]
-README_HINT = 'See the README\'s "Without GitHub, Docker Hub or luarocks.org"'
+README_HINT = 'See the README\'s "Without GitHub, Docker Hub or luarocks.org".'
 
 
 # -- a build that could not fetch: the hint names the override of the failing step --------------------
@@ -216,3 +216,11 @@ def test_memprof_json_records_the_run_s_own_raw_path(tmp_path: Path) -> None:
     render_run(latest)
     recorded = json.loads((run / "memprof.json").read_text())["source"]
     assert recorded == str(run.resolve() / "raw" / "memprof.bin")
+
+
+def test_a_stray_closing_brace_is_not_taken_for_indentation(tmp_path: Path) -> None:
+    text = "images:\n  default: {}\nprofiles:\n  p: {workdir: app, script: main.lua, timeout: 2h}}\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "profiles.yml", tmp_path)
+    assert str(info.value) == ("profiles.yml:4:51: not valid YAML: line 4, column 51: a '}' that closes nothing\n"
+                               "  hint: remove it, or open its '{' earlier")

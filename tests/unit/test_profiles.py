@@ -61,7 +61,7 @@ def test_defaults_merge_key_by_key_and_a_profile_can_switch_a_profiler_off(tmp_p
                                                 ("1.5s", 1.5), ("3", 3.0), ("0.5", 0.5)])
 def test_durations(tmp_path: Path, text: str, seconds: float) -> None:
     config = load_config(project(tmp_path, f"profiles:\n  p: {{workdir: t, script: main.lua, duration: {text}, "
-                                           "timeout: 2h}}\n"))
+                                           "timeout: 2h}\n"))
     assert config.profiles["p"].duration == seconds
 
 
