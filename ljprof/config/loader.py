@@ -13,6 +13,7 @@ Dockerfile's choices.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -529,10 +530,32 @@ def _profilers(w: Walker, node: Node, path: KeyPath) -> dict[str, dict[str, obje
                     value = option_node.value in ("true", "True", "yes", "on")
                 else:
                     w.error(option_node, (*sub, key), f"expected true or false, got {describe(option_node)}")
+            elif spec.kind == "count":
+                number = _positive(w, option_node, (*sub, key), integer=True)
+                if number is not None and number < spec.minimum:
+                    w.error(option_node, (*sub, key), f"{int(number)} is too small; it must be at least "
+                                                      f"{int(spec.minimum)}")
+                elif number is not None:
+                    value = int(number)
+            elif spec.kind == "text":
+                value = _text(w, option_node, (*sub, key), spec.check)
             if value is not None:
                 values[key] = value
         chosen[name] = values
     return chosen
+
+
+def _text(w: Walker, node: Node, path: KeyPath, check: Callable[[str], str] | None) -> str | None:
+    """A string option, checked by its profiler (e.g. jit's dump flags)."""
+    if _scalar_kind(node) not in ("str", "int"):
+        w.error(node, path, f"expected a string, got {describe(node)}")
+        return None
+    text = str(node.value)
+    problem = check(text) if check else ""
+    if problem:
+        w.error(node, path, problem)
+        return None
+    return text
 
 
 def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], images: dict[str, ImageRecipe],

@@ -10,10 +10,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ljprof.profilers import gc, memprof, metrics, proc
+from ljprof.profilers import gc, jit, memprof, metrics, proc
 from ljprof.profilers.base import Option, Profiler
 
-PROFILERS: dict[str, Profiler] = {p.name: p for p in (memprof.PROFILER, gc.PROFILER, metrics.PROFILER, proc.PROFILER)}
+PROFILERS: dict[str, Profiler] = {p.name: p for p in (memprof.PROFILER, gc.PROFILER, metrics.PROFILER, proc.PROFILER,
+                                                      jit.PROFILER)}
 
 PROFILERS_DIR = Path(__file__).resolve().parent
 
