@@ -44,23 +44,33 @@ return function(ctx)
   end
 
   -- loom's traces table -> jit.v's lines. loom keeps one entry per trace
-  -- number (a reused number's attempts are merged, flushes are not kept), so
-  -- this log is in trace-number order, each number's events in their order.
+  -- number (a reused number's attempts are merged, flushes are not kept), and
+  -- the parent of the first side trace started with that number (t.parent,
+  -- t.p_exit): so this log is in number order, each number's events in their
+  -- order, and a stop names its parent only when its number was started once
+  -- (otherwise, and for aborts, the parent is unknown: counted as root).
   local function loom_log(traces, numbers)
     local out = {}
     for _, tn in ipairs(numbers) do
       local t = traces[tn]
-      local startloc, startex = "(?)", ""
-      for _, evt in ipairs(t.evt or {}) do
+      local events = t.evt or {}
+      local startloc, starts = "(?)", 0
+      for _, evt in ipairs(events) do
+        if evt[1] == "start" then starts = starts + 1 end
+      end
+      for _, evt in ipairs(events) do
         local what, func, pc, msg = evt[1], evt[2], evt[3], evt[4]
         if what == "start" and type(func) == "function" then
           startloc = fmtfunc(func, pc)
-          startex = t.parent and ("(" .. t.parent .. "/" .. (t.p_exit == -1 and "stitch" or tostring(t.p_exit)) .. ") ") or ""
         elseif what == "abort" then
           local loc = type(func) == "function" and fmtfunc(func, pc) or startloc
-          out[#out + 1] = string.format("[TRACE --- %s%s -- %s%s]", startex, startloc, tostring(msg),
+          out[#out + 1] = string.format("[TRACE --- %s -- %s%s]", startloc, tostring(msg),
                                         loc ~= startloc and (" at " .. loc) or "")
         elseif what == "stop" then
+          local startex = ""
+          if starts == 1 and t.parent then
+            startex = "(" .. t.parent .. "/" .. (t.p_exit == -1 and "stitch" or tostring(t.p_exit)) .. ") "
+          end
           local info = t.info or {}
           local link, ltype = info.link, info.linktype or "none"
           local line
@@ -109,7 +119,11 @@ return function(ctx)
       local f = io.open(ctx.out .. "/" .. o.path, "w")
       if f then f:write(log) f:close() end
     end
-    if not ok then return nil, "loom could not render its page: " .. tostring(err) end
+    if not ok then
+      err = "loom could not render its page: " .. tostring(err)
+      status(o, "loom_error", err)
+      return nil, err
+    end
     if total > o.loom_max_traces then
       local note = string.format('<p style="background:#fff3cd;padding:.5em;border:1px solid #e0c060">'
         .. "ljprof: this page shows the first %d of %d traces (by number): loom_max_traces caps it, "

@@ -8,7 +8,9 @@ start line, and the start lines the JIT keeps failing at. States:
   summary covers every event written before;
 - absent: no log (the harness never started the recorder: its error is in
   raw/harness.tsv);
-- crashed: loom could not render its page (the summary is still made).
+- crashed: loom could not render its page (with jit.flush() in the run,
+  loom's own code fails: "table index is nil"); the summary is made when
+  its traces were written.
 summary.json: profilers.jit {mode, state, jit_on_at_stop, links, ...} and the
 top-level jit {traces, root, side, flushes, aborts_total, aborts: [{location,
 reason, count}]}, aborts grouped by (abort line, reason), most first.
@@ -80,6 +82,9 @@ def jit_section(run: RunDir, cpu: Mapping[str, int]) -> Section:
     """jit's section from raw/jit.status.txt and the mode's log; never raises."""
     status = Status.read(run.raw / STATUS)
     log_path = run.raw / FILES.get(status.mode, FILES["summary"])
+    if not log_path.is_file() and "loom_error" in status.values:
+        why = status.values["loom_error"]
+        return Section(NAME, "crashed", why=why, headline=f"jit: no data ({why})")
     if not log_path.is_file():
         why = ("no trace log: the harness did not start jit" if not status.values
                else f"no raw/{log_path.name}: the recorder wrote nothing")
@@ -119,7 +124,7 @@ class _Shaper:
             notes.append(f"raw/{FILES[self.status.mode]} ends mid-line: its last line is left out")
         if self.status.mode == "loom" and self.status.stopped and "loom_bytes" not in self.status.values:
             state = "crashed"
-            notes.append("loom did not write its page (see raw/harness.tsv for its error)")
+            notes.append(self.status.values.get("loom_error", "loom did not write its page"))
         return state, "; ".join(notes)
 
     def headline(self) -> str:
