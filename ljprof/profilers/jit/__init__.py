@@ -58,7 +58,7 @@ class JitProfiler:
         "mode": Option("choice", "summary", "summary: jit.v (small); dump: jit.dump's text; loom: loom's page "
                        "(needs loom in the image)", choices=("summary", "dump", "loom")),
         "flags": Option("text", "+rsT", "jit.dump's flags as -jdump takes them (dump mode)", check=check_flags),
-        "loom_max_traces": Option("count", 200, "loom mode: render at most this many traces in loom.html "
+        "loom_max_traces": Option("count", 100, "loom mode: render at most this many trace numbers in loom.html "
                                   "(its size and time grow with every trace)", minimum=1),
     }
 

@@ -10,6 +10,8 @@
 --            jit.v-style log (o.path) so the summary is made the same way.
 -- out/<o.status>: "key<TAB>value" lines: the JIT's state at start and stop,
 -- the image's bytecode names (upstream prints "NYI: bytecode 51"), loom's figures.
+local MAX_RECORDS = 1000 -- recorded bytecodes per trace on loom's page
+
 return function(ctx)
   local jutil = require("jit.util")
   local vmdef = require("jit.vmdef")
@@ -98,6 +100,12 @@ return function(ctx)
   local function loom_page(o)
     local template = loom.template(o.loom_template)
     local html, log, total
+    local cut_records = 0
+    -- loom reads the traces' IR when it stops; compiling its own loops then
+    -- could reuse trace numbers (or flush, near maxtrace) under its feet
+    -- ("bad argument #1 to 'shr'" in its dump_ir): no new traces meanwhile.
+    local was_on = jit.status()
+    jit.off()
     local ok, err = pcall(loom.off, function(traces, funcs)
       local numbers = {}
       for tn in pairs(traces) do
@@ -113,8 +121,18 @@ return function(ctx)
         traces = kept
         status(o, "loom_kept", o.loom_max_traces)
       end
+      -- loom merges every recording attempt of a reused number into one
+      -- list: those lists, not the trace count, make most of a big page.
+      for _, t in pairs(traces) do
+        if t.rec and #t.rec > MAX_RECORDS then
+          cut_records = cut_records + #t.rec - MAX_RECORDS
+          for i = #t.rec, MAX_RECORDS + 1, -1 do t.rec[i] = nil end
+        end
+      end
+      status(o, "loom_records_left_out", cut_records)
       html = template(traces, funcs)
     end)
+    if was_on then jit.on() end
     if log then
       local f = io.open(ctx.out .. "/" .. o.path, "w")
       if f then f:write(log) f:close() end
@@ -124,11 +142,12 @@ return function(ctx)
       status(o, "loom_error", err)
       return nil, err
     end
-    if total > o.loom_max_traces then
+    if total > o.loom_max_traces or cut_records > 0 then
       local note = string.format('<p style="background:#fff3cd;padding:.5em;border:1px solid #e0c060">'
-        .. "ljprof: this page shows the first %d of %d traces (by number): loom_max_traces caps it, "
-        .. "since loom's page grows with every trace. The full trace summary is in jit.html.</p>",
-        o.loom_max_traces, total)
+        .. "ljprof: capped, since loom's page grows with every trace and every recording: the first %d of "
+        .. "%d trace numbers (loom_max_traces), at most %d recorded bytecodes each (%d left out). "
+        .. "The full trace summary is in jit.html.</p>",
+        math.min(total, o.loom_max_traces), total, MAX_RECORDS, cut_records)
       html = html:gsub("<body>", function() return "<body>\n" .. note end, 1)
     end
     local jquery = read(o.jquery)
