@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from markupsafe import Markup
+
 from ljprof.profilers.jit.cpu import HotRow, hot_first
 from ljprof.profilers.jit.model import Group, TraceLog
 from ljprof.profilers.jit.parse import BCNAMES_21, parse_dump, parse_v
@@ -218,7 +220,7 @@ class _Shaper:
         loom = self.summary().get("loom")
         template = environment(Path(__file__).parent / "templates").get_template("jit.html.j2")
         out.write(template.render(
-            title=f"jit · {self.run.profile} · {self.run.run_id}", css=asset("page.css"),
+            title=f"jit · {self.run.profile} · {self.run.run_id}", css=Markup(asset("page.css")),
             headline=self.headline(), state=self.state(), note=self.status.jit_note(), log=log,
             mode=self.status.mode, flags=v.get("flags", ""), version=v.get("version", ""),
             raw=f"raw/{FILES[self.status.mode]}", loom=loom, has_cpu=bool(self.cpu),
