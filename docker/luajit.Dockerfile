@@ -16,7 +16,7 @@ FROM ${BASE_IMAGE}
 
 # Step 1: system packages. buildpack-deps already has the compilers, git and
 # curl; a minimal Debian base (`invoke base-image`) does not, so they are named.
-ARG APT_PACKAGES="cmake"
+ARG APT_PACKAGES="cmake libjs-jquery"
 ARG LUAROCKS_FROM=source
 ARG DEBIAN_LUA_PACKAGES=""
 COPY scripts/install-packages.sh /usr/local/lib/ljprof/build/
@@ -43,11 +43,21 @@ ARG ROCKS="luasec copas lua-cjson"
 COPY scripts/install-luarocks.sh /usr/local/lib/ljprof/build/
 RUN sh /usr/local/lib/ljprof/build/install-luarocks.sh
 
-# Step 4: ljprof's sampler module and the folder runs write to.
+# Step 4: Cloudflare's loom, when the recipe has `loom:` (from git, or a local
+# checkout in loom-src/); its template's jQuery comes from Debian's libjs-jquery,
+# which the plan adds to APT_PACKAGES.
+ARG LOOM_FROM=git
+ARG LOOM_GIT=https://github.com/cloudflare/loom.git
+ARG LOOM_REF=643db2f1840e23c62c0bcdadc3131eef03a6e431
+COPY loom-src/ /usr/src/loom-local/
+COPY scripts/install-loom.sh /usr/local/lib/ljprof/build/
+RUN sh /usr/local/lib/ljprof/build/install-loom.sh
+
+# Step 5: ljprof's sampler module and the folder runs write to.
 COPY scripts/install-ljprof.sh harness/ljprof_sampler.c /usr/local/lib/ljprof/build/
 RUN sh /usr/local/lib/ljprof/build/install-ljprof.sh
 
-# Step 5: what the image says about itself (read by `invoke images`).
+# Step 6: what the image says about itself (read by `invoke images`).
 ARG LJPROF_RECIPE=default
 ARG LJPROF_IMAGE_HASH=""
 COPY scripts/image-info.sh harness/imageinfo.lua /usr/local/lib/ljprof/build/

@@ -19,7 +19,7 @@ from typing import Any, TextIO, TypeVar
 
 from ljprof import docker_engine
 from ljprof.config.loader import load_config
-from ljprof.config.model import Config, ImageRecipe, LuajitSource, Profile
+from ljprof.config.model import Config, ImageRecipe, LoomSource, LuajitSource, Profile
 from ljprof.config.yamlcheck import suggest
 from ljprof.console import BuildDisplay
 from ljprof.errors import ConfigError, DockerUnavailable, TargetFailed, ToolFailed
@@ -56,10 +56,17 @@ def luajit_source_text(lj: LuajitSource) -> str:
     return f"local tree {lj.path}" if lj.path else f"{lj.git} @ {lj.ref}"
 
 
+def loom_source_text(loom: LoomSource | None) -> str:
+    if loom is None:
+        return "none"
+    return f"local checkout {loom.path}" if loom.path else f"{loom.git} @ {loom.ref}"
+
+
 def describe_recipe(recipe: ImageRecipe) -> str:
     rocks = " ".join(recipe.rocks) or "no rocks"
+    loom = f"; loom from {loom_source_text(recipe.loom)}" if recipe.loom else ""
     return (f"{recipe.base}; LuaJIT from {luajit_source_text(recipe.luajit)}; "
-            f"LuaRocks from {recipe.luarocks.source}; {rocks}")
+            f"LuaRocks from {recipe.luarocks.source}; {rocks}{loom}")
 
 
 T = TypeVar("T")
@@ -101,6 +108,7 @@ def print_plan(plan: BuildPlan, overrides: Overrides, out: TextIO) -> None:
     rocks = " ".join(r.rocks) or "none"
     out.write(f"  luarocks  from {r.luarocks.source} {r.luarocks.version}; rocks: {rocks}\n")
     out.write(f"  fixes     {args['LUAJIT_FIXES'].replace(',', ', ')}\n")
+    out.write(f"  loom      {loom_source_text(r.loom)}\n")
     out.write(f"  network   {plan.network or 'default'}\n")
     for line in overrides.describe():
         out.write(f"  override  {line}\n")
@@ -182,8 +190,16 @@ def format_facts(facts: dict[str, Any]) -> str:
         f"  LuaRocks  {rocks['version'] or 'none'} (from {rocks['from']}); "
         + (", ".join(f"{r['name']} {r['version']}" for r in rocks["rocks"]) or "no rocks"),
         f"  fixes     {format_fixes(facts.get('fixes', []))}",
+        f"  loom      {format_loom(feats.get('loom', {}))}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def format_loom(loom: Mapping[str, Any]) -> str:
+    if not loom.get("installed"):
+        return f"present but fails to load: {loom['error']}" if loom.get("error") else "not installed"
+    jquery = f"jQuery {loom['jquery_version']}" if loom.get("jquery") else "no jQuery (its page needs a CDN)"
+    return f"installed ({loom.get('commit', '?')[:12]}); {jquery}"
 
 
 def format_fixes(fixes: list[dict[str, Any]]) -> str:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Step 5 of docker/luajit.Dockerfile: print what the image is, as JSON, for
+# Step 6 of docker/luajit.Dockerfile: print what the image is, as JSON, for
 # /usr/share/ljprof/image.json (read by `invoke images` and later by runs).
 # Inputs (build arguments): LJPROF_RECIPE, LJPROF_IMAGE_HASH, LUAJIT_FROM,
 # LUAJIT_GIT, LUAJIT_REF, LUAROCKS_FROM, DEBIAN_LUA_PACKAGES.

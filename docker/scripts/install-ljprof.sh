@@ -1,5 +1,5 @@
 #!/bin/sh
-# Step 4 of docker/luajit.Dockerfile: ljprof's own parts of the image.
+# Step 5 of docker/luajit.Dockerfile: ljprof's own parts of the image.
 # - ljprof_sampler.so, the GC/metrics sampling thread (ljprof/harness/ljprof_sampler.c),
 #   on LuaJIT's default package.cpath; with misc.getmetrics where lmisclib.h exists.
 # - /ljprof/out, where a run writes its results, owned by the unprivileged

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ljprof.config.model import Config, EnvVar, ImageRecipe, Limits, LuajitSource, LuarocksSpec, Profile
+from ljprof.config.model import Config, EnvVar, ImageRecipe, Limits, LoomSource, LuajitSource, LuarocksSpec, Profile
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
 from ljprof.profilers import PROFILERS
@@ -36,6 +36,11 @@ TARANTOOL_LUAJIT_REF = "b52fe9795db249e7803aeef22c2ed6129a97aaeb"
 DEFAULT_LUAROCKS_VERSION = "3.8.0"
 LUAROCKS_URL_TEMPLATE = "https://luarocks.org/releases/luarocks-{version}.tar.gz"
 DEFAULT_ROCKS = ("luasec", "copas", "lua-cjson")
+# Cloudflare's loom (MIT): jit.dump's traces as an HTML page. Installed from its
+# git repository when a recipe has `loom:`; `loom: true` takes this pin, the
+# last commit of its master branch ("insert messages in the bytecode record").
+LOOM_GIT = "https://github.com/cloudflare/loom.git"
+LOOM_REF = "643db2f1840e23c62c0bcdadc3131eef03a6e431"
 
 LUAJIT_BUILDS = ("auto", "cmake", "make")
 # ljprof's fixes to the profilers of Tarantool's fork, applied at build time
@@ -86,9 +91,10 @@ _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 # -- the schema ---------------------------------------------------------------
 
 TOP_KEYS = ("images", "defaults", "profiles")
-RECIPE_KEYS = ("base", "apt", "luajit", "luarocks", "rocks")
+RECIPE_KEYS = ("base", "apt", "luajit", "luarocks", "rocks", "loom")
 LUAJIT_KEYS = ("git", "ref", "path", "build", "cmake_options", "fixes")
 LUAROCKS_KEYS = ("from", "version", "url")
+LOOM_KEYS = ("git", "ref", "path")
 
 
 def load_config(path: str | Path) -> Config:
@@ -198,9 +204,10 @@ def _recipe(w: Walker, node: Node, path: KeyPath, name: str, base_dir: Path) -> 
     if luarocks.source == "none" and "rocks" in entries and rocks:
         w.error(entries["rocks"][1], (*path, "rocks"), "rocks are listed, but 'luarocks.from' is 'none'",
                 "remove the rocks, or take LuaRocks from 'source' or 'debian'")
+    loom = _loom(w, entries.get("loom"), (*path, "loom"), base_dir)
     if len(w.errors) > errors_before or luajit is None:
         return None
-    return ImageRecipe(name=name, base=base, apt=apt, luajit=luajit, luarocks=luarocks, rocks=rocks)
+    return ImageRecipe(name=name, base=base, apt=apt, luajit=luajit, luarocks=luarocks, rocks=rocks, loom=loom)
 
 
 def _luajit(w: Walker, entry: tuple[Node, Node] | None, path: KeyPath, base_dir: Path) -> LuajitSource | None:
@@ -244,6 +251,50 @@ def _luajit(w: Walker, entry: tuple[Node, Node] | None, path: KeyPath, base_dir:
     if "fixes" in entries:
         fixes = _fixes(w, entries["fixes"][1], (*path, "fixes"))
     return LuajitSource(git=git, ref=ref, path=source_path, build=build, cmake_options=options, fixes=fixes)
+
+
+def _loom(w: Walker, entry: tuple[Node, Node] | None, path: KeyPath, base_dir: Path) -> LoomSource | None:
+    """`loom: true` (the pinned commit), `false`, `{git, ref}` or `{path}`; absent: no loom."""
+    if entry is None:
+        return None
+    node = entry[1]
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
+        return LoomSource(LOOM_GIT, LOOM_REF) if node.value in ("true", "True", "yes", "on") else None
+    entries = w.mapping(node, path, LOOM_KEYS, "'loom: true' installs loom's pinned commit; or give "
+                        "{git: URL, ref: COMMIT} or {path: a loom checkout}")
+    if entries is None:
+        return None
+    if "path" in entries:
+        if "git" in entries or "ref" in entries:
+            w.error(entries["path"][0], path, "both 'path' and 'git'/'ref' are given",
+                    "keep 'git' (with 'ref') to clone, or 'path' to copy a local loom checkout")
+            return None
+        text = w.string(entries["path"][1], (*path, "path"), what="a path to a loom checkout")
+        if text is None:
+            return None
+        source = (base_dir / text).resolve()
+        problem = check_loom_tree(source)
+        if problem:
+            w.error(entries["path"][1], (*path, "path"), f"'{text}' {problem}")
+        return LoomSource(LOOM_GIT, LOOM_REF, path=source)
+    git, ref = LOOM_GIT, LOOM_REF
+    if "git" in entries:
+        git = w.string(entries["git"][1], (*path, "git"), GIT_URL,
+                       "a git URL (https://, git://, ssh://, file:// or user@host:path)") or git
+        if "ref" not in entries:
+            w.error(entries["git"][0], path, "'git' is given without 'ref'",
+                    f"pin a commit, e.g. 'ref: {LOOM_REF}' (loom's master)")
+    if "ref" in entries:
+        ref = w.string(entries["ref"][1], (*path, "ref"), GIT_REF, "a git commit, tag or branch name") or ref
+    return LoomSource(git, ref)
+
+
+def check_loom_tree(path: Path) -> str:
+    """'' if path looks like a loom checkout, else what is wrong with it."""
+    if not path.is_dir():
+        return "is not a folder" if path.exists() else "does not exist"
+    missing = [name for name in ("jit/loom.lua", "loom.html") if not (path / name).is_file()]
+    return f"is not a loom checkout (no {' or '.join(missing)})" if missing else ""
 
 
 def _fixes(w: Walker, node: Node, path: KeyPath) -> tuple[str, ...]:

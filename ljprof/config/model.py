@@ -31,6 +31,18 @@ class LuarocksSpec:
 
 
 @dataclass(frozen=True)
+class LoomSource:
+    """Where Cloudflare's loom (jit/loom.lua and its template loom.html) comes from.
+
+    Exactly one of `git` (with `ref`) and `path` (a checkout) is used: `path` wins when set.
+    """
+
+    git: str
+    ref: str
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
 class ImageRecipe:
     """One entry of `images:` in profiles.yml, with every default filled in."""
 
@@ -40,6 +52,7 @@ class ImageRecipe:
     luajit: LuajitSource
     luarocks: LuarocksSpec
     rocks: tuple[str, ...]
+    loom: LoomSource | None = None  # None: no loom in the image (the original Dockerfile has none)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,31 @@ if f then
   f:close()
 end
 
+-- Cloudflare's loom (docker/scripts/install-loom.sh), and the jQuery its page
+-- needs (Debian's libjs-jquery), which the jit profiler inlines.
+local function read_first_line(path)
+  local file = io.open(path)
+  if not file then return nil end
+  local line = file:read("*l")
+  file:close()
+  return line
+end
+local function probe_loom()
+  local commit = read_first_line("/usr/share/ljprof/loom/COMMIT")
+  if not commit then return { installed = false } end
+  local jquery = "/usr/share/javascript/jquery/jquery.min.js"
+  local header = read_first_line(jquery)
+  local loads, err = pcall(require, "jit.loom")
+  return {
+    installed = loads,
+    error = not loads and tostring(err) or nil,
+    commit = commit,
+    template = "/usr/share/ljprof/loom/loom.html",
+    jquery = header and jquery or "",
+    jquery_version = header and header:match("jQuery v([%w%.%-]+)") or "",
+  }
+end
+
 local jit_on = jit.status()
 print(encode({
   recipe = env("LJPROF_RECIPE"),
@@ -106,6 +131,7 @@ print(encode({
     sysprof = probe_profiler("sysprof", { mode = "D" }),
     getmetrics = { present = #metrics_keys > 0, keys = metrics_keys },
     sampler = { present = (pcall(require, "ljprof_sampler")) },
+    loom = probe_loom(),
   },
   fixes = fixes,
   luarocks = {

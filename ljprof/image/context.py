@@ -2,7 +2,8 @@
 
 Both hold the same files: the Dockerfile and the scripts it copies, and in
 luajit-src/ either the local LuaJIT tree (with its .git, for `git describe`)
-or one placeholder file, so that `COPY luajit-src/` works in either mode.
+or one placeholder file, so that `COPY luajit-src/` works in either mode;
+loom-src/ likewise holds a local loom checkout's files or the placeholder.
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ import tarfile
 from pathlib import Path
 from typing import IO
 
-from ljprof.image.plan import CONTEXT_FILES, LOCAL_SOURCE_DIR, BuildPlan
+from ljprof.image.plan import CONTEXT_FILES, LOCAL_SOURCE_DIR, LOOM_FILES, LOOM_SOURCE_DIR, BuildPlan
 
-PLACEHOLDER = "NO-LOCAL-SOURCE"  # the file luajit-src/ holds when LuaJIT comes from git
-PLACEHOLDER_TEXT = b"LuaJIT comes from git in this build; see LUAJIT_GIT.\n"
+PLACEHOLDER = "NO-LOCAL-SOURCE"  # the file luajit-src/ (loom-src/) holds when LuaJIT (loom) has no local source
+PLACEHOLDER_TEXT = b"No local source in this build: see LUAJIT_GIT, LOOM_FROM and LOOM_GIT.\n"
 
 
 def _members(plan: BuildPlan) -> list[tuple[str, Path | None]]:
     """(name in context, source path) pairs; a None source is the placeholder."""
     members: list[tuple[str, Path | None]] = [(name, plan.repo_root / rel) for name, rel in CONTEXT_FILES]
+    loom = plan.loom_source
+    if loom is None:
+        members.append((f"{LOOM_SOURCE_DIR}/{PLACEHOLDER}", None))
+    else:
+        members.extend((f"{LOOM_SOURCE_DIR}/{name}", loom / name) for name in LOOM_FILES if (loom / name).is_file())
     if plan.local_source is None:
         members.append((f"{LOCAL_SOURCE_DIR}/{PLACEHOLDER}", None))
         return members

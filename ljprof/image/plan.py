@@ -23,9 +23,10 @@ from ljprof.config.loader import (
     GIT_URL,
     IMAGE_REF,
     LUAJIT_FIXES,
+    check_loom_tree,
     check_source_tree,
 )
-from ljprof.config.model import ImageRecipe, LuajitSource
+from ljprof.config.model import ImageRecipe, LoomSource, LuajitSource
 from ljprof.errors import ConfigError
 
 IMAGE_REPOSITORY = "ljprof/luajit"
@@ -44,6 +45,7 @@ CONTEXT_FILES = (
     ("scripts/apply-fixes.sh", Path("docker/scripts/apply-fixes.sh")),
     ("scripts/install-luarocks.sh", Path("docker/scripts/install-luarocks.sh")),
     ("scripts/install-ljprof.sh", Path("docker/scripts/install-ljprof.sh")),
+    ("scripts/install-loom.sh", Path("docker/scripts/install-loom.sh")),
     ("scripts/image-info.sh", Path("docker/scripts/image-info.sh")),
     ("harness/ljprof_sampler.c", Path("ljprof/harness/ljprof_sampler.c")),
     ("harness/imageinfo.lua", Path("ljprof/harness/imageinfo.lua")),
@@ -51,6 +53,11 @@ CONTEXT_FILES = (
     *((f"patches/{name}.patch", Path(f"docker/patches/{name}.patch")) for name in LUAJIT_FIXES),
 )
 LOCAL_SOURCE_DIR = "luajit-src"  # where a local LuaJIT tree goes in the context
+LOOM_SOURCE_DIR = "loom-src"  # where a local loom checkout goes in the context
+LOOM_FILES = ("jit/loom.lua", "loom.html", "COPYRIGHT")  # what the image takes from a loom checkout
+# loom's template loads jQuery from a CDN; the image has Debian's, which the jit
+# profiler inlines into the page so that it opens offline.
+LOOM_APT = ("libjs-jquery",)
 NETWORK_MODES = ("default", "host", "none", "bridge")
 
 
@@ -71,25 +78,31 @@ class Overrides:
     luajit_ref: Override | None = None
     luajit_source: Override | None = None
     build_network: Override | None = None
+    loom_git: Override | None = None  # these three apply to recipes that have `loom:`
+    loom_ref: Override | None = None
+    loom_source: Override | None = None
 
     def describe(self) -> list[str]:
         """'name = value (from origin)' for each override given."""
         return [f"{name} = {o.value} (from {o.origin})" for name, o in self._items()]
 
     def _items(self) -> Iterator[tuple[str, Override]]:
-        for name in ("base_image", "luajit_git", "luajit_ref", "luajit_source", "build_network"):
+        for name in OVERRIDE_NAMES:
             value = getattr(self, name)
             if value is not None:
                 yield name, value
 
 
-# field -> (environment variable, task option)
+# field -> (environment variable, task option; "" when there is only the variable)
 OVERRIDE_NAMES = {
     "base_image": ("LJPROF_BASE_IMAGE", "--base-image"),
     "luajit_git": ("LJPROF_LUAJIT_GIT", "--luajit-git"),
     "luajit_ref": ("LJPROF_LUAJIT_REF", "--luajit-ref"),
     "luajit_source": ("LJPROF_LUAJIT_SOURCE", "--luajit-source"),
     "build_network": ("LJPROF_BUILD_NETWORK", "--network"),
+    "loom_git": ("LJPROF_LOOM_GIT", ""),
+    "loom_ref": ("LJPROF_LOOM_REF", ""),
+    "loom_source": ("LJPROF_LOOM_SOURCE", ""),
 }
 
 
@@ -105,16 +118,18 @@ def collect_overrides(environ: Mapping[str, str], options: Mapping[str, str | No
     ]
     merged: dict[str, Override] = {}
     for layer in layers:
-        if "luajit_source" in layer and "luajit_git" in layer:
-            raise ConfigError(
-                f"{layer['luajit_git'].origin} and {layer['luajit_source'].origin} are both set\n"
-                "  hint: give a git URL (and ref) to clone, or a local source tree to copy, not both"
-            )
-        if "luajit_source" in layer:
-            merged.pop("luajit_git", None)
-            merged.pop("luajit_ref", None)
-        if "luajit_git" in layer:
-            merged.pop("luajit_source", None)
+        for what in ("luajit", "loom"):
+            git, ref, source = f"{what}_git", f"{what}_ref", f"{what}_source"
+            if source in layer and git in layer:
+                raise ConfigError(
+                    f"{layer[git].origin} and {layer[source].origin} are both set\n"
+                    "  hint: give a git URL (and ref) to clone, or a local source tree to copy, not both"
+                )
+            if source in layer:
+                merged.pop(git, None)
+                merged.pop(ref, None)
+            if git in layer:
+                merged.pop(source, None)
         merged.update(layer)
     overrides = Overrides(**merged)
     _validate(overrides)
@@ -126,6 +141,8 @@ def _validate(ov: Overrides) -> None:
         (ov.base_image, IMAGE_REF, "a Docker image reference such as local/debian:bookworm"),
         (ov.luajit_git, GIT_URL, "a git URL (https://, git://, ssh://, file:// or user@host:path)"),
         (ov.luajit_ref, GIT_REF, "a git commit, tag or branch name"),
+        (ov.loom_git, GIT_URL, "a git URL (https://, git://, ssh://, file:// or user@host:path)"),
+        (ov.loom_ref, GIT_REF, "a git commit, tag or branch name"),
     )
     for override, pattern, what in checks:
         if override is not None and not pattern.match(override.value):
@@ -134,6 +151,10 @@ def _validate(ov: Overrides) -> None:
         problem = check_source_tree(Path(ov.luajit_source.value))
         if problem:
             raise ConfigError(f"{ov.luajit_source.origin}: '{ov.luajit_source.value}' {problem}")
+    if ov.loom_source is not None:
+        problem = check_loom_tree(Path(ov.loom_source.value))
+        if problem:
+            raise ConfigError(f"{ov.loom_source.origin}: '{ov.loom_source.value}' {problem}")
     if ov.build_network is not None and ov.build_network.value not in NETWORK_MODES:
         raise ConfigError(
             f"{ov.build_network.origin}: '{ov.build_network.value}' is not a build network mode; "
@@ -151,7 +172,15 @@ def apply_overrides(recipe: ImageRecipe, ov: Overrides) -> ImageRecipe:
     if ov.luajit_ref is not None:
         luajit = replace(luajit, ref=ov.luajit_ref.value, path=None)
     base = ov.base_image.value if ov.base_image is not None else recipe.base
-    return replace(recipe, base=base, luajit=luajit)
+    loom = recipe.loom
+    if loom is not None:  # loom's overrides never add loom to a recipe without it
+        if ov.loom_source is not None:
+            loom = replace(loom, path=Path(ov.loom_source.value).resolve())
+        if ov.loom_git is not None:
+            loom = replace(loom, git=ov.loom_git.value, path=None)
+        if ov.loom_ref is not None:
+            loom = replace(loom, ref=ov.loom_ref.value, path=None)
+    return replace(recipe, base=base, luajit=luajit, loom=loom)
 
 
 @dataclass(frozen=True)
@@ -165,6 +194,7 @@ class BuildPlan:
     network: str | None
     repo_root: Path
     local_source: Path | None = None
+    loom_source: Path | None = None  # a local loom checkout to copy in
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -184,9 +214,11 @@ def build_args_for(recipe: ImageRecipe, local_commit: str = "") -> dict[str, str
     if lj.path is not None and build == "auto":
         build = detect_build_system(lj.path)
     debian = recipe.luarocks.source == "debian"
+    loom: LoomSource | None = recipe.loom
+    apt = [*recipe.apt, *(p for p in LOOM_APT if loom is not None and p not in recipe.apt)]
     return {
         "BASE_IMAGE": recipe.base,
-        "APT_PACKAGES": " ".join(recipe.apt),
+        "APT_PACKAGES": " ".join(apt),
         "LUAROCKS_FROM": recipe.luarocks.source,
         "DEBIAN_LUA_PACKAGES": " ".join(
             ["luarocks", *(DEBIAN_ROCK_PACKAGES[r] for r in recipe.rocks)] if debian else []
@@ -201,6 +233,9 @@ def build_args_for(recipe: ImageRecipe, local_commit: str = "") -> dict[str, str
         "LUAROCKS_VERSION": recipe.luarocks.version,
         "LUAROCKS_URL": recipe.luarocks.url if recipe.luarocks.source == "source" else "",
         "ROCKS": " ".join(recipe.rocks) if recipe.luarocks.source == "source" else "",
+        "LOOM_FROM": "none" if loom is None else "local" if loom.path is not None else "git",
+        "LOOM_GIT": loom.git if loom is not None and loom.path is None else "",
+        "LOOM_REF": loom.ref if loom is not None and loom.path is None else "",
         "LJPROF_RECIPE": recipe.name,
     }
 
@@ -231,6 +266,11 @@ def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO
     if local is not None:
         for name, path in iter_source_files(local):
             _hash_file(digest, f"{LOCAL_SOURCE_DIR}/{name}", path)
+    loom_local = recipe.loom.path if recipe.loom is not None else None
+    if loom_local is not None:
+        for name in LOOM_FILES:
+            if (loom_local / name).is_file():
+                _hash_file(digest, f"{LOOM_SOURCE_DIR}/{name}", loom_local / name)
     content_hash = digest.hexdigest()
     args["LJPROF_IMAGE_HASH"] = content_hash
 
@@ -243,6 +283,7 @@ def plan_build(recipe: ImageRecipe, overrides: Overrides, repo_root: Path = REPO
         network=None if network == "default" else network,
         repo_root=repo_root,
         local_source=local,
+        loom_source=loom_local,
         labels={LABEL_MANAGED: "true", LABEL_RECIPE: recipe.name, LABEL_HASH: content_hash,
                 LABEL_FIXES: args["LUAJIT_FIXES"]},
     )

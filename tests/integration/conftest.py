@@ -169,6 +169,32 @@ def tarantool_git(git_server: GitServer) -> GitSource:
     return GitSource(git_server.url("tarantool-luajit"), TARANTOOL_LUAJIT_REF, TARANTOOL_LUAJIT_REF)
 
 
+@pytest.fixture(scope="session")
+def loom_git(git_server: GitServer, tmp_path_factory: pytest.TempPathFactory) -> GitSource:
+    """Cloudflare's loom: from LJPROF_TEST_LOOM_SOURCE (a git URL, a local repository or a plain checkout)."""
+    source = os.environ.get("LJPROF_TEST_LOOM_SOURCE")
+    if not source:
+        pytest.skip("loom is not available here: set LJPROF_TEST_LOOM_SOURCE to a checkout or git URL of "
+                    "https://github.com/cloudflare/loom (CI cannot reach GitHub, so loom's tests run only where "
+                    "it is given)")
+    from ljprof.config.loader import LOOM_REF
+
+    if "://" in source:
+        return GitSource(source, LOOM_REF, LOOM_REF)
+    path = Path(source).resolve()
+    if not (path / "HEAD").is_file() and not (path / ".git").exists():
+        return serve_tree_as_git(git_server, path, "loom.git")
+    link = git_server.root / "loom-repo"
+    link.symlink_to(path)
+    commit = git("rev-parse", "HEAD", cwd=path)
+    return GitSource(git_server.url("loom-repo"), commit, commit)
+
+
+def loom_recipe(loom: GitSource) -> str:
+    """CI_RECIPE's image with loom, as the recipe `ci-loom` (an `images:` block)."""
+    return CI_RECIPE.replace("  ci-git:\n", "  ci-loom:\n") + f"    loom: {{git: '{loom.url}', ref: {loom.ref}}}\n"
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass

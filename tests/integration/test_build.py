@@ -16,7 +16,7 @@ import docker
 from ljprof import commands, docker_engine
 from ljprof.errors import BuildFailed
 
-from .conftest import CI_RECIPE, GitSource, all_container_ids
+from .conftest import CI_RECIPE, GitSource, all_container_ids, loom_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -169,3 +169,21 @@ def test_tarantool_fork_has_working_memprof(tmp_path: Path, docker_client: docke
     output = run(docker_client, outcome.tag, "sh", "-c", f"luajit -e '{script}' && luajit -tm /tmp/m.bin")
     assert output.startswith("ALLOCATIONS\n")
     assert re.search(r"^=\(command line\):1: \d+ events\t\+\d+B\t-0B$", output, re.M), output
+
+
+def test_loom_is_installed_from_git_with_debian_jquery(tmp_path: Path, docker_client: docker.DockerClient,
+                                                       upstream_env: dict[str, str], loom_git: GitSource) -> None:
+    """`loom:` clones loom at the pinned commit; `require "jit.loom"` works and records traces."""
+    config = write_config(tmp_path, loom_recipe(loom_git))
+    out = io.StringIO()
+    outcome = commands.build(config, "ci-loom", {}, dict(upstream_env), out)
+    assert f"  loom      {loom_git.url} @ {loom_git.ref}\n" in out.getvalue()
+    facts = json.loads(run(docker_client, outcome.tag, "cat", "/usr/share/ljprof/image.json"))
+    loom = facts["features"]["loom"]
+    assert (loom["installed"], loom["commit"]) == (True, loom_git.commit)
+    assert loom["jquery"] == "/usr/share/javascript/jquery/jquery.min.js"
+    assert re.fullmatch(r"3\.\d+\.\d+", loom["jquery_version"])
+    printed = run(docker_client, outcome.tag, "luajit", "-e",
+                  'local loom = require("jit.loom"); loom.on(); local s = 0; for i = 1, 1000 do s = s + i end; '
+                  "local traces, funcs = loom.off(); print(#traces, s)")
+    assert printed.split() == ["1", "500500"]

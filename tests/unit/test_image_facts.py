@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ljprof.commands import format_facts, format_fixes
+from ljprof.commands import format_facts, format_fixes, format_loom
 
 FACTS: dict[str, Any] = {
     "luajit": {"version": "LuaJIT 2.1.0-beta3", "arch": "x64", "build_system": "cmake", "jit_enabled": True,
@@ -33,8 +33,22 @@ UPSTREAM = [{"name": "memprof-symtab-redump", "applied": False,
 ])
 def test_fixes_line(fixes: list[dict[str, Any]], line: str) -> None:
     assert format_fixes(fixes) == line
-    assert format_facts({**FACTS, "fixes": fixes}).splitlines()[-1] == f"  fixes     {line}"
+    assert format_facts({**FACTS, "fixes": fixes}).splitlines()[-2] == f"  fixes     {line}"
 
 
 def test_an_image_from_before_fixes_were_recorded_had_none() -> None:
-    assert format_facts(FACTS).splitlines()[-1] == "  fixes     none"
+    assert format_facts(FACTS).splitlines()[-2:] == ["  fixes     none", "  loom      not installed"]
+
+
+@pytest.mark.parametrize(("loom", "line"), [
+    ({"installed": True, "commit": "643db2f1840e23c62c0bcdadc3131eef03a6e431",
+      "jquery": "/usr/share/javascript/jquery/jquery.min.js", "jquery_version": "3.6.1"},
+     "installed (643db2f1840e); jQuery 3.6.1"),
+    ({"installed": True, "commit": "local", "jquery": "", "jquery_version": ""},
+     "installed (local); no jQuery (its page needs a CDN)"),
+    ({"installed": False, "error": "module 'jit.dis_x64' not found"},
+     "present but fails to load: module 'jit.dis_x64' not found"),
+    ({"installed": False}, "not installed"),
+])
+def test_loom_line(loom: dict[str, Any], line: str) -> None:
+    assert format_loom(loom) == line

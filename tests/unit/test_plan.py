@@ -39,7 +39,7 @@ def test_default_recipe_build_arguments_reproduce_the_original_dockerfile() -> N
     content_hash = args.pop("LJPROF_IMAGE_HASH")
     assert args == {
         "BASE_IMAGE": "buildpack-deps:bullseye",
-        "APT_PACKAGES": "cmake",
+        "APT_PACKAGES": "cmake libjs-jquery",  # jQuery for loom's page, inlined by the jit profiler
         "LUAROCKS_FROM": "source",
         "DEBIAN_LUA_PACKAGES": "",
         "LUAJIT_FROM": "git",
@@ -52,6 +52,9 @@ def test_default_recipe_build_arguments_reproduce_the_original_dockerfile() -> N
         "LUAROCKS_VERSION": "3.8.0",
         "LUAROCKS_URL": "https://luarocks.org/releases/luarocks-3.8.0.tar.gz",
         "ROCKS": "luasec copas lua-cjson",
+        "LOOM_FROM": "git",  # ours: loom for the jit profiler
+        "LOOM_GIT": "https://github.com/cloudflare/loom.git",
+        "LOOM_REF": "643db2f1840e23c62c0bcdadc3131eef03a6e431",
         "LJPROF_RECIPE": "default",
     }
     assert content_hash == plan.content_hash
@@ -74,7 +77,8 @@ def test_the_dockerfile_defaults_are_the_default_recipe() -> None:
     dockerfile = (REPO / "docker" / "luajit.Dockerfile").read_text()
     args = plan_build(DEFAULT, Overrides()).build_args
     for name in ("BASE_IMAGE", "APT_PACKAGES", "LUAROCKS_FROM", "LUAJIT_FROM", "LUAJIT_GIT", "LUAJIT_BUILD",
-                 "LUAJIT_FIXES", "LUAROCKS_VERSION", "LUAROCKS_URL", "ROCKS", "LJPROF_RECIPE"):
+                 "LUAJIT_FIXES", "LUAROCKS_VERSION", "LUAROCKS_URL", "ROCKS", "LOOM_FROM", "LOOM_GIT", "LOOM_REF",
+                 "LJPROF_RECIPE"):
         value = args[name]
         assert f'ARG {name}="{value}"' in dockerfile or f"ARG {name}={value}\n" in dockerfile, name
 
@@ -96,7 +100,8 @@ def test_same_inputs_give_the_same_tag_and_any_change_a_new_one() -> None:
 
 
 def recipe_with_fixes(fixes: str) -> ImageRecipe:
-    return parse_config(f"images:\n  default:\n    luajit: {{fixes: {fixes}}}\n", "p.yml", REPO).images["default"]
+    text = f"images:\n  default:\n    luajit: {{fixes: {fixes}}}\n    loom: true\n"
+    return parse_config(text, "p.yml", REPO).images["default"]
 
 
 def test_fixes_are_a_build_argument_a_label_and_part_of_the_tag() -> None:
@@ -237,7 +242,7 @@ def test_context_holds_the_dockerfile_scripts_and_the_source(tmp_path: Path) -> 
         assert {m.mtime for m in tar.getmembers()} == {0}
         dockerfile = tar.extractfile("Dockerfile")
         assert dockerfile is not None and b"FROM ${BASE_IMAGE}" in dockerfile.read()
-    assert names == [name for name, _ in CONTEXT_FILES] + [f"luajit-src/{PLACEHOLDER}"]
+    assert names == [name for name, _ in CONTEXT_FILES] + [f"loom-src/{PLACEHOLDER}", f"luajit-src/{PLACEHOLDER}"]
 
     tree = fake_luajit_tree(tmp_path / "lj", cmake=True)
     local_plan = plan_build(DEFAULT, collect_overrides({"LJPROF_LUAJIT_SOURCE": str(tree)}, no_options()))
@@ -246,3 +251,57 @@ def test_context_holds_the_dockerfile_scripts_and_the_source(tmp_path: Path) -> 
     assert (out / "luajit-src" / "src" / "luajit.c").read_text() == "int main(void) { return 0; }\n"
     assert (out / "scripts" / "build-luajit.sh").read_bytes() == (REPO / "docker/scripts/build-luajit.sh").read_bytes()
     assert not (out / "luajit-src" / PLACEHOLDER).exists()
+
+
+def fake_loom_checkout(root: Path) -> Path:
+    (root / "jit").mkdir(parents=True)
+    (root / "jit" / "loom.lua").write_text("return {}\n")
+    (root / "loom.html").write_text("<html>{{ }}</html>\n")
+    (root / "COPYRIGHT").write_text("MIT\n")
+    (root / "sample.lua").write_text("-- not taken into the image\n")
+    return root
+
+
+def without_loom(recipe: ImageRecipe) -> ImageRecipe:
+    return ImageRecipe(recipe.name, recipe.base, recipe.apt, recipe.luajit, recipe.luarocks, recipe.rocks)
+
+
+def test_loom_is_cloned_pinned_with_debian_jquery_and_overridable_like_luajit(tmp_path: Path) -> None:
+    assert DEFAULT.loom is not None and OFFLINE.loom is not None
+    args = plan_build(OFFLINE, collect_overrides({"LJPROF_LOOM_GIT": "git://127.0.0.1:9419/loom"},
+                                                 no_options())).build_args
+    assert (args["LOOM_FROM"], args["LOOM_GIT"], args["LOOM_REF"]) == (
+        "git", "git://127.0.0.1:9419/loom", "643db2f1840e23c62c0bcdadc3131eef03a6e431")
+    assert args["APT_PACKAGES"] == "cmake libjs-jquery"
+
+    checkout = fake_loom_checkout(tmp_path / "loom")
+    local = plan_build(OFFLINE, collect_overrides({"LJPROF_LOOM_SOURCE": str(checkout)}, no_options()))
+    assert (local.build_args["LOOM_FROM"], local.build_args["LOOM_GIT"], local.loom_source) == ("local", "", checkout)
+    out = tmp_path / "ctx"
+    write_context_dir(local, out)
+    assert sorted(p.relative_to(out / "loom-src").as_posix() for p in (out / "loom-src").rglob("*") if p.is_file()) \
+        == ["COPYRIGHT", "jit/loom.lua", "loom.html"]
+    before = local.tag
+    (checkout / "loom.html").write_text("<html>changed</html>\n")
+    assert plan_build(OFFLINE, collect_overrides({"LJPROF_LOOM_SOURCE": str(checkout)}, no_options())).tag != before
+
+    # loom's overrides never add loom to a recipe without it (CI's images keep their tags)
+    bare = without_loom(OFFLINE)
+    plain = plan_build(bare, Overrides())
+    assert plan_build(bare, collect_overrides({"LJPROF_LOOM_GIT": "git://x/loom"}, no_options())).tag == plain.tag
+    assert (plain.build_args["LOOM_FROM"], plain.build_args["APT_PACKAGES"]) == ("none", "cmake")
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"LJPROF_LOOM_GIT": "git://x/loom", "LJPROF_LOOM_SOURCE": "/tmp"},
+     "LJPROF_LOOM_GIT and LJPROF_LOOM_SOURCE are both set"),
+    ({"LJPROF_LOOM_GIT": "not a url"}, "LJPROF_LOOM_GIT: 'not a url' is not a git URL"),
+    ({"LJPROF_LOOM_REF": "bad ref"}, "LJPROF_LOOM_REF: 'bad ref' is not a git commit, tag or branch name"),
+    ({"LJPROF_LOOM_SOURCE": "/nonexistent/loom"}, "LJPROF_LOOM_SOURCE: '/nonexistent/loom' does not exist"),
+    ({"LJPROF_LOOM_SOURCE": "/tmp"},
+     "LJPROF_LOOM_SOURCE: '/tmp' is not a loom checkout (no jit/loom.lua or loom.html)"),
+])
+def test_bad_loom_overrides_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        collect_overrides(env, no_options())
+    assert str(info.value).startswith(message)

@@ -19,7 +19,8 @@ def test_check_lists_the_shipped_recipes(capsys: pytest.CaptureFixture[str]) -> 
     assert out[0] == f"{REPO / 'profiles.yml'}: valid; 3 image recipe(s), 4 profile(s)"
     assert out[1] == (
         "  image default: buildpack-deps:bullseye; LuaJIT from https://github.com/tarantool/luajit.git @ "
-        "b52fe9795db249e7803aeef22c2ed6129a97aaeb; LuaRocks from source; luasec copas lua-cjson")
+        "b52fe9795db249e7803aeef22c2ed6129a97aaeb; LuaRocks from source; luasec copas lua-cjson; "
+        "loom from https://github.com/cloudflare/loom.git @ 643db2f1840e23c62c0bcdadc3131eef03a6e431")
     assert out[4] == (f"  profile bot: luajit bot.lua in {REPO / 'examples' / 'bot'} on image default; "
                       "profilers: gc, memprof, metrics, proc")
 
@@ -31,7 +32,7 @@ def test_a_config_error_becomes_exit_code_2_with_the_message(monkeypatch: pytest
     assert info.value.code == 2
     assert info.value.message == (
         "ljprof: error: 09-misspelled-recipe-key.yml:3:5: images.default: unknown key 'rock'\n"
-        "  hint: did you mean 'rocks'? allowed keys: apt, base, luajit, luarocks, rocks")
+        "  hint: did you mean 'rocks'? allowed keys: apt, base, loom, luajit, luarocks, rocks")
 
 
 def test_build_with_a_bad_override_fails_before_docker(monkeypatch: pytest.MonkeyPatch) -> None:
