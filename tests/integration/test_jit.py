@@ -15,7 +15,7 @@ import pytest
 from ljprof import commands
 from ljprof.errors import ConfigError, TargetFailed
 
-from .conftest import CI_RECIPE
+from .conftest import CI_RECIPE, GitSource, loom_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -124,3 +124,45 @@ def test_loom_on_an_image_without_it_is_refused_before_the_run(project: Path, en
         r"profiles\.loom\.profilers\.jit: ljprof/luajit:ci-git-[0-9a-f]{12} cannot run it: mode loom needs loom "
         r"in the image, and this one has none; set images\.ci-git\.loom, e.g\. loom: \{git: "
         r"https://github\.com/cloudflare/loom\.git, ref: <commit>\}\n  hint: .*", str(info.value)), str(info.value)
+
+
+LOOM_PROFILES = """
+defaults:
+  image: ci-loom
+  timeout: 120s
+  network: none
+profiles:
+  loom: {workdir: t, script: traces.lua, profilers: {jit: {mode: loom}}}
+  capped: {workdir: t, script: traces.lua, profilers: {jit: {mode: loom, loom_max_traces: 3}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def loom_project(tmp_path_factory: pytest.TempPathFactory, loom_git: GitSource) -> Path:
+    root = tmp_path_factory.mktemp("jit-loom")
+    (root / "t").mkdir()
+    shutil.copy(REPO / "examples/traces/traces.lua", root / "t" / "traces.lua")
+    (root / "profiles.yml").write_text(loom_recipe(loom_git) + LOOM_PROFILES)
+    return root
+
+
+def test_loom_mode_writes_an_offline_page_and_the_same_summary(loom_project: Path, environ: dict[str, str]) -> None:
+    run_dir, _, summary = run(loom_project, environ, "loom")
+    jit = summary["profilers"]["jit"]  # type: ignore[index]
+    assert jit["state"] == "complete", jit
+    assert {k: summary["jit"]["aborts"][0][k] for k in ("location", "reason")} == FNEW  # type: ignore[index]
+    page = (run_dir / "raw" / "loom.html").read_text()
+    assert "cdnjs.cloudflare.com" not in page and "inlined by ljprof so the page opens offline" in page
+    assert jit["loom"]["jquery"].startswith("3.") and jit["loom"]["bytes"] == len(page.encode())
+    assert "Trace #1" in page and CLOSURE in page  # loom's own tables, with the source
+    assert "ljprof: capped" not in page
+    assert '<a href="raw/loom.html">raw/loom.html</a>' in (run_dir / "jit.html").read_text()
+
+
+def test_loom_page_capped_says_so(loom_project: Path, environ: dict[str, str]) -> None:
+    run_dir, _, summary = run(loom_project, environ, "capped")
+    loom = summary["profilers"]["jit"]["loom"]  # type: ignore[index]
+    assert loom["kept"] == 3 and loom["traces"] > 3
+    page = (run_dir / "raw" / "loom.html").read_text()
+    assert f"the first 3 of {loom['traces']} trace numbers (loom_max_traces)" in page
+    assert "Trace #4:" not in page
