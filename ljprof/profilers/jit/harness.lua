@@ -15,7 +15,7 @@ local MAX_RECORDS = 1000 -- recorded bytecodes per trace on loom's page
 return function(ctx)
   local jutil = require("jit.util")
   local vmdef = require("jit.vmdef")
-  local loom
+  local loom, watch_flushes
 
   local function status(o, key, value)
     local f = io.open(ctx.out .. "/" .. o.status, "a")
@@ -94,6 +94,30 @@ return function(ctx)
     return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
   end
 
+  -- loom fails at stop ("table index is nil", jit/loom.lua's gettrace(nil))
+  -- when the run had a flush: jit.flush(), or LuaJIT's own when maxtrace
+  -- traces are reached, as trace-heavy programs do. Its trace handler is put
+  -- behind one that counts flushes and keeps them from it (found through
+  -- loom.on's upvalues; if loom changes, flushes reach it as before).
+  local flush_filter, flushes = nil, 0
+  local function upvalue(fn, name)
+    for i = 1, 255 do
+      local n, v = debug.getupvalue(fn, i)
+      if n == nil then return nil end
+      if n == name then return v end
+    end
+  end
+  watch_flushes = function()
+    local attachs = upvalue(loom.on, "do_attachs")
+    local collect = attachs and upvalue(attachs, "collect_trace")
+    if type(collect) ~= "function" then return end
+    flush_filter = function(what, ...)
+      if what == "flush" then flushes = flushes + 1 return end
+      return collect(what, ...)
+    end
+    jit.attach(flush_filter, "trace")
+  end
+
   -- loom's page, the way loom's own `start` would write it, but now, with a
   -- cap on the traces it renders (its cost grows with them: meteor.lua made
   -- 243 MB of HTML) and jQuery inlined so the page opens offline.
@@ -106,6 +130,10 @@ return function(ctx)
     -- ("bad argument #1 to 'shr'" in its dump_ir): no new traces meanwhile.
     local was_on = jit.status()
     jit.off()
+    if flush_filter then
+      jit.attach(flush_filter)
+      status(o, "loom_flushes", flushes)
+    end
     local ok, err = pcall(loom.off, function(traces, funcs)
       local numbers = {}
       for tn in pairs(traces) do
@@ -187,6 +215,7 @@ return function(ctx)
         if not ok then return nil, "jit.loom is not in this image: " .. tostring(mod) end
         loom = mod
         loom.on()
+        watch_flushes()
       end
       return true
     end,
