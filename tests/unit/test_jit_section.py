@@ -103,3 +103,37 @@ def test_image_problems() -> None:
     assert PROFILER.image_problem(with_loom, {"mode": "loom"}) == ""
     no_jit = {**with_loom, "luajit": {"jit_enabled": False}}
     assert "no JIT compiler (built with -DLUAJIT_DISABLE_JIT" in PROFILER.image_problem(no_jit, {"mode": "dump"})
+
+
+def loom_run(tmp_path: Path, name: str) -> RunDir:
+    status = dict(line.split("\t", 1) for line in (FIXTURES / f"{name}.loom.status.txt").read_text().splitlines())
+    return make_run(tmp_path, "loom", f"{name}.loom.v.txt", status)
+
+
+def test_loom_mode_gets_the_same_summary_and_its_page_figures(tmp_path: Path) -> None:
+    s = jit_section(loom_run(tmp_path, "traces"), {})
+    assert s.state == "complete"
+    assert s.headline == "jit: 29 traces (17 root, 12 side), 35 aborts; most: @traces.lua:16 NYI: bytecode FNEW x 19"
+    assert s.summary["recorder"] == "loom"
+    assert s.summary["loom"] == {"traces": 29, "kept": 3, "bytes": 132030, "jquery": "3.6.1"}
+    page = io.StringIO()
+    s.pages[0].render(page)
+    assert '<a href="raw/loom.html">raw/loom.html</a>: 132,030 bytes,\n3 of 29 trace numbers (capped by ' \
+           "loom_max_traces);\njQuery 3.6.1 inlined (opens offline)" in page.getvalue()
+
+
+def test_loom_mode_flushes_come_from_the_harness(tmp_path: Path) -> None:
+    s = jit_section(loom_run(tmp_path, "flush"), {})
+    assert s.summary_top["jit"]["flushes"] == 3
+    assert s.summary_top["jit"]["aborts"] == [{"location": "[chunk 1]:2", "reason": "NYI: bytecode FNEW",
+                                               "count": 14}]
+    assert s.summary["links"] == {"loop": 4, "none": 3}  # trace 2's epochs were flushed before loom read them
+    assert s.headline.endswith("the target switched the JIT off (jit.off()): no traces after that")
+
+
+def test_loom_that_failed_is_crashed_with_its_error(tmp_path: Path) -> None:
+    error = "loom could not render its page: jit/loom.lua:627: table index is nil"
+    run = make_run(tmp_path, "loom", "traces.loom.v.txt", {"jit_stop": "on", "loom_error": error, "stopped": "1"})
+    (run.raw / "loom.v.txt").unlink()
+    s = jit_section(run, {})
+    assert (s.state, s.why) == ("crashed", error)
