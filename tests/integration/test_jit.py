@@ -122,8 +122,8 @@ def test_loom_on_an_image_without_it_is_refused_before_the_run(project: Path, en
         run(project, environ, "loom")
     assert re.fullmatch(
         r"profiles\.loom\.profilers\.jit: ljprof/luajit:ci-git-[0-9a-f]{12} cannot run it: mode loom needs loom "
-        r"in the image, and this one has none; set images\.ci-git\.loom, e.g\. loom: \{git: "
-        r"https://github\.com/cloudflare/loom\.git, ref: <commit>\}\n  hint: .*", str(info.value)), str(info.value)
+        r"in the image, and this one has none; set images\.ci-git\.loom: true \(or loom: \{git: "
+        r"https://github\.com/cloudflare/loom\.git, ref: <commit>\}\)\n  hint: .*", str(info.value)), str(info.value)
 
 
 LOOM_PROFILES = """

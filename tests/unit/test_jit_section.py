@@ -97,8 +97,8 @@ def test_image_problems() -> None:
     upstream = {"recipe": "upstream", "luajit": {"jit_enabled": True}, "features": {}}
     assert PROFILER.image_problem(upstream, {"mode": "summary"}) == ""
     assert PROFILER.image_problem(upstream, {"mode": "loom"}) == (
-        "mode loom needs loom in the image, and this one has none; set images.upstream.loom, e.g. "
-        "loom: {git: https://github.com/cloudflare/loom.git, ref: <commit>}")
+        "mode loom needs loom in the image, and this one has none; set images.upstream.loom: true "
+        "(or loom: {git: https://github.com/cloudflare/loom.git, ref: <commit>})")
     with_loom = {**upstream, "features": {"loom": {"installed": True}}}
     assert PROFILER.image_problem(with_loom, {"mode": "loom"}) == ""
     no_jit = {**with_loom, "luajit": {"jit_enabled": False}}

@@ -70,8 +70,8 @@ class JitProfiler:
         loom = facts.get("features", {}).get("loom", {})
         if options.get("mode") == "loom" and loom.get("installed") is not True:
             recipe = facts.get("recipe") or "<recipe>"
-            return (f"mode loom needs loom in the image, and this one has none; set images.{recipe}.loom, e.g. "
-                    "loom: {git: https://github.com/cloudflare/loom.git, ref: <commit>}")
+            return (f"mode loom needs loom in the image, and this one has none; set images.{recipe}.loom: true "
+                    "(or loom: {git: https://github.com/cloudflare/loom.git, ref: <commit>})")
         return ""
 
     def harness_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
