@@ -45,6 +45,7 @@ profiles:
   jitoff: {workdir: t, script: jitoff.lua, profilers: {jit: {}}}
   killed: {workdir: t, script: forever.lua, timeout: 2s, profilers: {jit: {mode: dump, flags: +rs}}}
   loom: {workdir: t, script: traces.lua, profilers: {jit: {mode: loom}}}
+  joined: {workdir: t, script: traces.lua, args: ["2000"], profilers: {jit: {}, cpu: {interval: 1ms}}}
 """
 
 
@@ -115,6 +116,20 @@ def test_a_dump_cut_by_sigkill_is_summarised_up_to_the_cut(project: Path, enviro
     assert jit["state"] == "cut"
     assert jit["why"].startswith("the target was killed before the harness stopped jit")
     assert {k: summary["jit"]["aborts"][0][k] for k in ("location", "reason")} == FNEW  # type: ignore[index]
+
+
+def test_with_cpu_on_too_aborting_lines_are_ordered_by_their_cpu_samples(project: Path,
+                                                                         environ: dict[str, str]) -> None:
+    run_dir, _, summary = run(project, environ, "joined")
+    assert summary["cpu"]["samples"] >= 50  # type: ignore[index]
+    page = (run_dir / "jit.html").read_text()
+    assert "Rows are ordered by the CPU samples on their line: hot and aborting first." in page
+    table = page.split("<h2>Aborts by line and reason</h2>")[1].split("</table>")[0]
+    rows = [re.findall(r'<td class="num">([\d,.%]+)</td>', row) for row in table.split("<tr>")[2:]]
+    samples = [int(cells[1].replace(",", "")) for cells in rows]
+    assert samples == sorted(samples, reverse=True) and samples[0] > 0, samples
+    fnew_row = next(row for row in table.split("<tr>")[2:] if f"@traces.lua:{CLOSURE_LINE}" in row)
+    assert int(re.findall(r'<td class="num">([\d,]+)</td>', fnew_row)[1].replace(",", "")) > 0, fnew_row
 
 
 def test_loom_on_an_image_without_it_is_refused_before_the_run(project: Path, environ: dict[str, str]) -> None:

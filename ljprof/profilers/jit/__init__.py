@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ljprof.profilers import cpu as cpu_profiler
 from ljprof.profilers.base import Option
 from ljprof.profilers.jit.section import FILES, STATUS, jit_section
+from ljprof.reporting import flame
 from ljprof.reporting.model import RunDir, Section
 
 DUMP_FEATURES = "tbirsmxXa"  # jit/dump.lua's features; T, A, H pick the output format
@@ -96,11 +98,15 @@ class JitProfiler:
 
 
 def cpu_by_line(run: RunDir) -> Mapping[str, int]:
-    """CPU samples per line (`@file.lua:N` -> samples) from the run's cpu or sysprof profiler.
+    """CPU samples per line (`@file.lua:N` -> samples) from the run's cpu profiler, when it ran too.
 
-    Neither is in ljprof yet: until one lands (and says where its figures are),
-    there are none, and the tables keep their own order."""
-    return {}
+    jit.profile samples the line being run, so a line that aborts traces and
+    has samples is where the time goes into the interpreter. sysprof is not
+    joined: it records the function (its definition line), not the line."""
+    path = run.raw / cpu_profiler.FILE
+    if not path.is_file():
+        return {}
+    return flame.samples_by_location(cpu_profiler.parse(path.read_text(encoding="utf-8", errors="replace")).stacks)
 
 
 PROFILER = JitProfiler()
