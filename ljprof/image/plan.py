@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from ljprof.config.loader import (
     DEBIAN_ROCK_PACKAGES,
@@ -165,24 +166,26 @@ def _validate(ov: Overrides) -> None:
         )
 
 
+Source = TypeVar("Source", LuajitSource, LoomSource)
+
+
+def _override_source(source: Source, git: Override | None, ref: Override | None, path: Override | None) -> Source:
+    """A git URL or ref replaces a local tree; a local tree replaces cloning."""
+    if path is not None:
+        source = replace(source, path=Path(path.value).resolve())
+    if git is not None:
+        source = replace(source, git=git.value, path=None)
+    if ref is not None:
+        source = replace(source, ref=ref.value, path=None)
+    return source
+
+
 def apply_overrides(recipe: ImageRecipe, ov: Overrides) -> ImageRecipe:
     """The recipe as it will be built."""
-    luajit = recipe.luajit
-    if ov.luajit_source is not None:
-        luajit = replace(luajit, path=Path(ov.luajit_source.value).resolve())
-    if ov.luajit_git is not None:
-        luajit = replace(luajit, git=ov.luajit_git.value, path=None)
-    if ov.luajit_ref is not None:
-        luajit = replace(luajit, ref=ov.luajit_ref.value, path=None)
+    luajit = _override_source(recipe.luajit, ov.luajit_git, ov.luajit_ref, ov.luajit_source)
     base = ov.base_image.value if ov.base_image is not None else recipe.base
-    loom = recipe.loom
-    if loom is not None:  # loom's overrides never add loom to a recipe without it
-        if ov.loom_source is not None:
-            loom = replace(loom, path=Path(ov.loom_source.value).resolve())
-        if ov.loom_git is not None:
-            loom = replace(loom, git=ov.loom_git.value, path=None)
-        if ov.loom_ref is not None:
-            loom = replace(loom, ref=ov.loom_ref.value, path=None)
+    # loom's overrides never add loom to a recipe without it
+    loom = None if recipe.loom is None else _override_source(recipe.loom, ov.loom_git, ov.loom_ref, ov.loom_source)
     return replace(recipe, base=base, luajit=luajit, loom=loom)
 
 
