@@ -39,12 +39,12 @@ def _q(text: str) -> str:
 
 
 def _title(snap: Snapshot, i: int) -> str:
-    kind, info = snap.kind[i], snap.info[i]
+    kind, info = snap.kind(i), snap.info[i]
     if kind == "function":
         return f"function {short_source(info)}"
     if kind == "string":
         return f'"{info}"'
-    return f"{kind} {snap.addr[i]}"
+    return f"{kind} {snap.address(i)}"
 
 
 def _edge_text(label: str) -> str:
@@ -81,7 +81,7 @@ def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], roo
     lines = ["digraph heap {", '  graph [rankdir=LR, fontname="Helvetica", bgcolor="white"];',
              '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];']
     for i in order:
-        kind = snap.kind[i]
+        kind = snap.kind(i)
         out = _drawable(edges.get(i, []))
         if kind == "table":
             rows = [f'<tr><td colspan="2" bgcolor="#dde8f5"><b>{_q(_title(snap, i))}</b></td></tr>']

@@ -51,14 +51,14 @@ def join(group: Group, later: Snapshot, chunks: Mapping[int, tuple[int, Location
     """Where a group's entries were allocated (memprof's line) and the exact bytes of its objects."""
     where: Counter[str] = Counter()
     for i in group.entries:
-        if later.kind[i] in JOINED_KINDS:
-            hit = chunks.get(int(later.addr[i], 16))
+        if later.kind(i) in JOINED_KINDS:
+            hit = chunks.get(int(later.address(i), 16))
             if hit is not None:
                 where[_line(hit[1])] += 1
     exact = matched = 0
     for i in group.members:
-        if later.kind[i] in JOINED_KINDS:
-            hit = chunks.get(int(later.addr[i], 16))
+        if later.kind(i) in JOINED_KINDS:
+            hit = chunks.get(int(later.address(i), 16))
             if hit is not None:
                 exact += hit[0]
                 matched += 1
