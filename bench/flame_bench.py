@@ -82,9 +82,11 @@ def main() -> int:
         t0 = time.perf_counter()
         parsed = cpu.parse(raw.read_text())
         t1 = time.perf_counter()
-        page = flame.flame_page(parsed.stacks, title="bench", interval_s=0.01)
+        table = flame.intern(parsed.stacks)  # as flame.stacks_section does: once for the page and speedscope
+        page = flame.flame_page(parsed.stacks, title="bench", interval_s=0.01, interned=table)
         folded = flame.folded(parsed.stacks)
-        scope = json.dumps(flame.speedscope(parsed.stacks, name="bench", interval_s=0.01), separators=(",", ":"))
+        scope = json.dumps(flame.speedscope(parsed.stacks, name="bench", interval_s=0.01, interned=table),
+                           separators=(",", ":"))
         t2 = time.perf_counter()
         n = flame.total_samples(parsed.stacks)
         print(f"fixture: {n:,} samples in {len(parsed.stacks):,} stacks, raw/cpu.txt {len(text) / 1e6:.1f} MB")
