@@ -78,6 +78,7 @@ return function(ctx)
     local ids, queue, parents, labels, infos = {}, {}, {}, {}, {}
     local nobj, head, nedges = 0, 1, 0
     local upvals = {}
+    local field = {} -- string key -> its edge label: keys repeat (a million fields, a few thousand names)
     -- An edge from `from` (an id, 0 for a root) to `v`: a new object is queued.
     local function edge(from, v, lab, weak)
       local tv = type(v)
@@ -176,7 +177,9 @@ return function(ctx)
         for k, x in next, v do
           local tk = type(k)
           if tk == "string" then
-            edge(id, x, "." .. escape(k), wv)
+            local lab = field[k]
+            if not lab then lab = "." .. escape(k) field[k] = lab end
+            edge(id, x, lab, wv)
             if not ids[k] then edge(id, k, "{key", wk) end -- else the field's "." line says it
             nhash = nhash + 1
           elseif tk == "number" then
