@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import gc
 import json
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import eq, itemgetter
 from pathlib import Path
 
 MAGIC = "ljprof-snapshot 2"
@@ -59,9 +61,8 @@ class Snapshot:
         """type -> (objects, bytes), as OpenResty's lj-gc-objs counts them."""
         letters = list(map(itemgetter(slice(0, 1)), self.ident[1:]))
         count = Counter(letters)
-        size = dict.fromkeys(count, 0)
-        for letter, n in zip(letters, self.size[1:], strict=True):
-            size[letter] += n
+        sizes = self.size[1:]
+        size = {k: sum(compress(sizes, map(eq, letters, repeat(k)))) for k in count}  # a pass in C per type
         return {KINDS.get(k, "?"): (count[k], size[k]) for k in sorted(count, key=lambda k: -size[k])}
 
 
@@ -149,18 +150,47 @@ def _lines(snap: Snapshot, objects: list[str]) -> None:
         info.append(cols[5])
 
 
-def read_edges(snap: Snapshot) -> dict[int, list[tuple[int, str, bool]]]:
-    """Every edge of a snapshot, by the object it leaves: (to, label, weak); for the object graph."""
-    out: dict[int, list[tuple[int, str, bool]]] = {}
-    for i in range(1, len(snap.parent)):
-        out.setdefault(snap.parent[i], []).append((i, snap.label_of[i], False))
-    with open(snap.path, encoding="utf-8", errors="replace", newline="\n") as f:
-        for line in f:
-            if line.startswith("-\t") and line.endswith("\n"):
-                cols = line.rstrip("\n").split("\t")
-                if cols[2] != "?":
-                    out.setdefault(int(cols[1]), []).append((int(cols[2]), cols[3], len(cols) > 4))
-    return out
+Edge = tuple[int, str, bool]  # (to, label, weak)
+
+
+class Edges:
+    """Every edge of a snapshot, by the object it leaves, found when asked (the object graph asks for some
+    dozens of a million objects). The walk is breadth-first and writes an object's other edges ("-" lines)
+    right before its own line, so: its first-found children are the ids whose parent it is (a run of ids:
+    parents never decrease), the rest the "-" lines between its line and the one before."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        with open(snap.path, encoding="utf-8", errors="replace", newline="\n") as f:
+            self.lines = f.read().split("\n")
+        self.lines.pop()  # '' or an unfinished line
+        self.at = [k for k, line in enumerate(self.lines) if line[:1] != "-"]  # object i's line: at[i]
+        self.memo: dict[int, list[Edge]] = {}
+
+    def get(self, i: int) -> list[Edge]:
+        if i not in self.memo:
+            self.memo[i] = self._find(i)
+        return self.memo[i]
+
+    def _find(self, i: int) -> list[Edge]:
+        parent, objects = self.snap.parent, self.snap.objects
+        if i > objects:
+            return []  # queued, never walked (a partial or cut snapshot)
+        first = bisect_left(parent, i, 1)
+        out: list[Edge] = [(j, self.snap.label_of[j], False) for j in range(first, bisect_right(parent, i, first))]
+        # the roots' edges and object 1's share the lines before object 1's
+        lo, hi = self.at[max(i - 1, 0)], self.at[max(i, 1)] if len(self.at) > 1 else len(self.lines)
+        from_i = str(i)
+        for line in self.lines[lo + 1:hi]:
+            cols = line.split("\t")
+            if len(cols) >= 4 and cols[1] == from_i and cols[2].isdigit() and int(cols[2]) <= objects:
+                out.append((int(cols[2]), cols[3], len(cols) > 4))  # not '?' (weak, not found) nor unwalked
+        return out
+
+
+def read_edges(snap: Snapshot) -> Edges:
+    """The object graph's edges of a snapshot (its file is read again, whole)."""
+    return Edges(snap)
 
 
 def _float(cols: list[str], i: int) -> float:

@@ -20,7 +20,7 @@ from ljprof.profilers.memprof.model import Location
 from ljprof.profilers.memprof.parse import live_chunks
 from ljprof.profilers.snapshot import graph
 from ljprof.profilers.snapshot.diff import Diff, Group, diff, object_path
-from ljprof.profilers.snapshot.parse import Snapshot, SnapshotError, read_edges, read_snapshot
+from ljprof.profilers.snapshot.parse import Snapshot, SnapshotError, no_gc, read_edges, read_snapshot
 from ljprof.reporting.model import Json, Page, RunDir, Section
 from ljprof.reporting.page import asset
 
@@ -70,6 +70,11 @@ def join(group: Group, later: Snapshot, chunks: Mapping[int, tuple[int, Location
 
 
 def snapshot_section(run: RunDir, options: Mapping[str, Any]) -> Section:
+    with no_gc():  # millions of objects without cycles: Python's cyclic GC would walk them again and again
+        return _section(run, options)
+
+
+def _section(run: RunDir, options: Mapping[str, Any]) -> Section:
     files = snapshot_files(run.raw)
     if not files:
         return Section(NAME, "absent", why="no raw/snapshot-*.txt", headline="snapshot: no data (no snapshot files)")
