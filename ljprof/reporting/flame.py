@@ -126,7 +126,8 @@ def _folded_frame(frame: str) -> str:
 
 def folded(stacks: Stacks) -> str:
     """flamegraph.pl / inferno input: `root;...;leaf count` lines, sorted; `;` in a name becomes `:`."""
-    lines = sorted(f"{';'.join(map(_folded_frame, stack))} {count}" for stack, count in stacks.items()
+    name = {f: _folded_frame(f) for f in set(chain.from_iterable(stacks))}.__getitem__  # each frame once
+    lines = sorted(f"{';'.join(map(name, stack))} {count}" for stack, count in stacks.items()
                    if count > 0 and stack)
     return "".join(line + "\n" for line in lines)
 
