@@ -49,7 +49,7 @@ class Profiler(Protocol):
         ...
 
     def outputs(self) -> dict[str, str]:
-        """Raw files this profiler writes (name in raw/ -> what it is)."""
+        """Raw files this profiler writes (name in raw/, or a pattern with `*` for numbered ones -> what it is)."""
         ...
 
     def assess(self, raw: Path) -> dict[str, Any]:
