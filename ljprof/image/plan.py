@@ -97,6 +97,9 @@ class Overrides:
                 yield name, value
 
 
+NO_LOOM = "none"  # LJPROF_LOOM_GIT=none: the recipe's loom is left out
+LOOM_GIT_OVERRIDE = re.compile(f"{GIT_URL.pattern}|^{NO_LOOM}$")
+
 # field -> (environment variable, task option; "" when there is only the variable)
 OVERRIDE_NAMES = {
     "base_image": ("LJPROF_BASE_IMAGE", "--base-image"),
@@ -145,7 +148,8 @@ def _validate(ov: Overrides) -> None:
         (ov.base_image, IMAGE_REF, "a Docker image reference such as local/debian:bookworm"),
         (ov.luajit_git, GIT_URL, "a git URL (https://, git://, ssh://, file:// or user@host:path)"),
         (ov.luajit_ref, GIT_REF, "a git commit, tag or branch name"),
-        (ov.loom_git, GIT_URL, "a git URL (https://, git://, ssh://, file:// or user@host:path)"),
+        (ov.loom_git, LOOM_GIT_OVERRIDE, "a git URL (https://, git://, ssh://, file:// or user@host:path), "
+                                         "or 'none' to build without loom"),
         (ov.loom_ref, GIT_REF, "a git commit, tag or branch name"),
     )
     for override, pattern, what in checks:
@@ -185,7 +189,11 @@ def apply_overrides(recipe: ImageRecipe, ov: Overrides) -> ImageRecipe:
     luajit = _override_source(recipe.luajit, ov.luajit_git, ov.luajit_ref, ov.luajit_source)
     base = ov.base_image.value if ov.base_image is not None else recipe.base
     # loom's overrides never add loom to a recipe without it
-    loom = None if recipe.loom is None else _override_source(recipe.loom, ov.loom_git, ov.loom_ref, ov.loom_source)
+    loom = recipe.loom
+    if ov.loom_git is not None and ov.loom_git.value == NO_LOOM:
+        loom = None  # a machine with no way to loom (no GitHub, no mirror) still builds the recipe
+    elif loom is not None:
+        loom = _override_source(loom, ov.loom_git, ov.loom_ref, ov.loom_source)
     return replace(recipe, base=base, luajit=luajit, loom=loom)
 
 
