@@ -13,7 +13,7 @@ Dockerfile's choices.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -661,7 +661,7 @@ def _option_values(w: Walker, given: dict[str, tuple[Node, Node]], specs: Mappin
                 w.error(option_node, (*path, key),
                         f"expected a whole number of at least {spec.minimum:g}, got {describe(option_node)}")
         elif spec.kind == "text":
-            value = w.string(option_node, (*path, key))
+            value = _text(w, option_node, (*path, key), spec.check)
         elif spec.kind == "mapping":
             fields = w.mapping(option_node, (*path, key), tuple(spec.fields),
                                f"keys of {key}: {', '.join(spec.fields)}")
@@ -670,6 +670,19 @@ def _option_values(w: Walker, given: dict[str, tuple[Node, Node]], specs: Mappin
         if value is not None:
             values[key] = value
     return values
+
+
+def _text(w: Walker, node: Node, path: KeyPath, check: Callable[[str], str] | None) -> str | None:
+    """A string option, checked by its profiler (e.g. jit's dump flags)."""
+    if _scalar_kind(node) not in ("str", "int"):
+        w.error(node, path, f"expected a string, got {describe(node)}")
+        return None
+    text = str(node.value)
+    problem = check(text) if check else ""
+    if problem:
+        w.error(node, path, problem)
+        return None
+    return text
 
 
 def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], images: dict[str, ImageRecipe],

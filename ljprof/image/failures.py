@@ -39,8 +39,8 @@ _STEPS = (
      "take LuaRocks and the rocks from Debian's packages: the `offline` recipe (--image offline or "
      "LJPROF_IMAGE=offline), or `luarocks: {from: debian}` in your recipe; or point `luarocks.url` at a copy"),
     ("install-loom.sh", "loom's source (git clone from GitHub)",
-     "clone loom from a mirror with LJPROF_LOOM_GIT (and LJPROF_LOOM_REF), or copy a checkout with "
-     "LJPROF_LOOM_SOURCE"),
+     "clone loom from a mirror with LJPROF_LOOM_GIT (and LJPROF_LOOM_REF), copy a checkout with "
+     "LJPROF_LOOM_SOURCE, or build without loom with LJPROF_LOOM_GIT=none"),
     ("install-packages.sh", "Debian packages (apt)",
      "the build needs a Debian mirror: check the base image's sources, or LJPROF_BUILD_NETWORK=host "
      "for a mirror or proxy on this machine"),

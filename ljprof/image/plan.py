@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from ljprof.config.loader import (
     DEBIAN_ROCK_PACKAGES,
@@ -96,6 +97,9 @@ class Overrides:
                 yield name, value
 
 
+NO_LOOM = "none"  # LJPROF_LOOM_GIT=none: the recipe's loom is left out
+LOOM_GIT_OVERRIDE = re.compile(f"{GIT_URL.pattern}|^{NO_LOOM}$")
+
 # field -> (environment variable, task option; "" when there is only the variable)
 OVERRIDE_NAMES = {
     "base_image": ("LJPROF_BASE_IMAGE", "--base-image"),
@@ -144,7 +148,8 @@ def _validate(ov: Overrides) -> None:
         (ov.base_image, IMAGE_REF, "a Docker image reference such as local/debian:bookworm"),
         (ov.luajit_git, GIT_URL, "a git URL (https://, git://, ssh://, file:// or user@host:path)"),
         (ov.luajit_ref, GIT_REF, "a git commit, tag or branch name"),
-        (ov.loom_git, GIT_URL, "a git URL (https://, git://, ssh://, file:// or user@host:path)"),
+        (ov.loom_git, LOOM_GIT_OVERRIDE, "a git URL (https://, git://, ssh://, file:// or user@host:path), "
+                                         "or 'none' to build without loom"),
         (ov.loom_ref, GIT_REF, "a git commit, tag or branch name"),
     )
     for override, pattern, what in checks:
@@ -165,24 +170,30 @@ def _validate(ov: Overrides) -> None:
         )
 
 
+Source = TypeVar("Source", LuajitSource, LoomSource)
+
+
+def _override_source(source: Source, git: Override | None, ref: Override | None, path: Override | None) -> Source:
+    """A git URL or ref replaces a local tree; a local tree replaces cloning."""
+    if path is not None:
+        source = replace(source, path=Path(path.value).resolve())
+    if git is not None:
+        source = replace(source, git=git.value, path=None)
+    if ref is not None:
+        source = replace(source, ref=ref.value, path=None)
+    return source
+
+
 def apply_overrides(recipe: ImageRecipe, ov: Overrides) -> ImageRecipe:
     """The recipe as it will be built."""
-    luajit = recipe.luajit
-    if ov.luajit_source is not None:
-        luajit = replace(luajit, path=Path(ov.luajit_source.value).resolve())
-    if ov.luajit_git is not None:
-        luajit = replace(luajit, git=ov.luajit_git.value, path=None)
-    if ov.luajit_ref is not None:
-        luajit = replace(luajit, ref=ov.luajit_ref.value, path=None)
+    luajit = _override_source(recipe.luajit, ov.luajit_git, ov.luajit_ref, ov.luajit_source)
     base = ov.base_image.value if ov.base_image is not None else recipe.base
+    # loom's overrides never add loom to a recipe without it
     loom = recipe.loom
-    if loom is not None:  # loom's overrides never add loom to a recipe without it
-        if ov.loom_source is not None:
-            loom = replace(loom, path=Path(ov.loom_source.value).resolve())
-        if ov.loom_git is not None:
-            loom = replace(loom, git=ov.loom_git.value, path=None)
-        if ov.loom_ref is not None:
-            loom = replace(loom, ref=ov.loom_ref.value, path=None)
+    if ov.loom_git is not None and ov.loom_git.value == NO_LOOM:
+        loom = None  # a machine with no way to loom (no GitHub, no mirror) still builds the recipe
+    elif loom is not None:
+        loom = _override_source(loom, ov.loom_git, ov.loom_ref, ov.loom_source)
     return replace(recipe, base=base, luajit=luajit, loom=loom)
 
 

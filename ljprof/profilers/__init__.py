@@ -10,11 +10,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ljprof.profilers import cpu, gc, memprof, metrics, proc, snapshot, sysprof
+from ljprof.profilers import cpu, gc, jit, memprof, metrics, proc, snapshot, sysprof
 from ljprof.profilers.base import Option, Profiler
 
 PROFILERS: dict[str, Profiler] = {p.name: p for p in (memprof.PROFILER, gc.PROFILER, metrics.PROFILER, proc.PROFILER,
-                                                      cpu.PROFILER, sysprof.PROFILER, snapshot.PROFILER)}
+                                                      cpu.PROFILER, sysprof.PROFILER, jit.PROFILER,
+                                                      snapshot.PROFILER)}
 
 PROFILERS_DIR = Path(__file__).resolve().parent
 

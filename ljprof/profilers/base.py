@@ -3,7 +3,7 @@ what it asks of the Lua harness, and what it makes of its raw files."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,14 +16,16 @@ class Option:
     """One option of a profiler's block in profiles.yml."""
 
     # "duration" (seconds; "100ms", "2s", 0.5) | "bool" | "choice" | "count" (a whole number >= minimum)
-    # | "text" | "mapping" (of `fields`; its default is None or a dict of their defaults)
+    # | "text" (checked by `check`) | "mapping" (of `fields`; its default is None or a dict of their defaults)
     kind: str
     default: Any
     help: str
     choices: tuple[str, ...] = ()
-    minimum: float = 0.0  # for durations: the smallest value that makes sense
+    minimum: float = 0.0  # for durations and counts: the smallest value that makes sense
     can_be_off: bool = False  # for durations: `false` switches it off (the value is then 0)
     fields: Mapping[str, Option] = field(default_factory=dict)  # for mappings
+    # for text: '' when the string is right, else what is wrong and what would be right
+    check: Callable[[str], str] | None = None
 
 
 def signals_of(profiler: object) -> tuple[str, ...]:
@@ -47,7 +49,7 @@ class Profiler(Protocol):
         ...
 
     def outputs(self) -> dict[str, str]:
-        """Raw files this profiler writes (name in raw/ -> what it is)."""
+        """Raw files this profiler writes (name in raw/, or a pattern with `*` for numbered ones -> what it is)."""
         ...
 
     def assess(self, raw: Path) -> dict[str, Any]:

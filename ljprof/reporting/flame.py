@@ -31,6 +31,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from ljprof.reporting.model import HARNESS_PREFIXES, Json, Page, RunDir, Section, SourceLines
@@ -125,33 +126,42 @@ def _folded_frame(frame: str) -> str:
 
 def folded(stacks: Stacks) -> str:
     """flamegraph.pl / inferno input: `root;...;leaf count` lines, sorted; `;` in a name becomes `:`."""
-    lines = sorted(f"{';'.join(map(_folded_frame, stack))} {count}" for stack, count in stacks.items()
+    name = {f: _folded_frame(f) for f in set(chain.from_iterable(stacks))}.__getitem__  # each frame once
+    lines = sorted(f"{';'.join(map(name, stack))} {count}" for stack, count in stacks.items()
                    if count > 0 and stack)
     return "".join(line + "\n" for line in lines)
 
 
-def speedscope(stacks: Stacks, *, name: str, interval_s: float | None) -> Json:
+@dataclass(frozen=True)
+class Interned:
+    """Stacks with their frames numbered once, for the page and the speedscope file alike: `frames` in
+    order of first appearance, `rows` (count, frame indices root first) sorted by stack, counts > 0."""
+
+    frames: list[str]
+    rows: list[tuple[int, list[int]]]
+
+
+def intern(stacks: Stacks) -> Interned:
+    """Loops over frames run in C (dict.fromkeys, map): 1 M samples in 20,000 stacks take 0.03 s."""
+    items = [(stack, count) for stack, count in sorted(stacks.items()) if count > 0 and stack]
+    frames = list(dict.fromkeys(chain.from_iterable(stack for stack, _ in items)))
+    index = {frame: i for i, frame in enumerate(frames)}.__getitem__
+    return Interned(frames, [(count, list(map(index, stack))) for stack, count in items])
+
+
+def speedscope(stacks: Stacks, *, name: str, interval_s: float | None, interned: Interned | None = None) -> Json:
     """A speedscope file holding one "sampled" profile: weights in milliseconds when the
     sampling interval is known (count x interval), else sample counts (unit none)."""
-    index: dict[str, int] = {}
+    table = interned or intern(stacks)
     frames: list[Json] = []
-    samples: list[list[int]] = []
-    weights: list[float] = []
-    for stack, count in sorted(stacks.items()):
-        if count <= 0 or not stack:
-            continue
-        ids = []
-        for frame in stack:
-            if frame not in index:
-                index[frame] = len(frames)
-                lua = parse_frame(frame)
-                entry: Json = {"name": frame}
-                if lua is not None:
-                    entry.update(file=lua.chunk.lstrip("@="), line=lua.line)
-                frames.append(entry)
-            ids.append(index[frame])
-        samples.append(ids)
-        weights.append(round(count * interval_s * 1000, 6) if interval_s else count)
+    for frame in table.frames:
+        lua = parse_frame(frame)
+        frames.append({"name": frame} if lua is None else
+                      {"name": frame, "file": lua.chunk.lstrip("@="), "line": lua.line})
+    samples = [ids for _, ids in table.rows]
+    ms = interval_s * 1000 if interval_s else None
+    weights: list[float] = [round(count * ms, 6) for count, _ in table.rows] if ms else \
+        [count for count, _ in table.rows]
     unit = "milliseconds" if interval_s else "none"
     profile = {"type": "sampled", "name": name, "unit": unit, "startValue": 0,
                "endValue": round(sum(weights), 6), "samples": samples, "weights": weights}
@@ -173,7 +183,9 @@ def top_frames(stacks: Stacks, n: int) -> list[TopFrame]:
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for stack, count in stacks.items():
-        real = [f for f in stack if not is_state(f)]
+        real = stack[:-1] if stack and stack[-1] in _STATE_FRAMES else stack  # the state is the leaf
+        if not _STATE_FRAMES.isdisjoint(real):
+            real = tuple(f for f in real if not is_state(f))
         if not real or count <= 0:
             continue
         own[real[-1]] += count
@@ -215,19 +227,15 @@ def _source_of(frame: str, sources: SourceLines | None) -> str:
     return sources.line(lua.chunk, lua.line) or ""
 
 
-def page_data(stacks: Stacks, *, sources: SourceLines | None = None, top: int = TOP_PAGE) -> Json:
+def page_data(stacks: Stacks, *, sources: SourceLines | None = None, top: int = TOP_PAGE,
+              interned: Interned | None = None) -> Json:
     """What the flame page's script gets: frames interned, stacks as index lists with counts,
     the top-functions rows, and the source line of each Lua frame the run kept."""
-    index: dict[str, int] = {}
-    rows: list[list[int]] = []
-    for stack, count in sorted(stacks.items()):
-        if count <= 0 or not stack:
-            continue
-        rows.append([count, *(index.setdefault(f, len(index)) for f in stack)])
-    names = list(index)
+    table = interned or intern(stacks)
+    names = table.frames
     return {
         "frames": names,
-        "stacks": rows,
+        "stacks": [[count, *ids] for count, ids in table.rows],
         "samples": total_samples(stacks),
         "source": {i: line for i, f in enumerate(names) if (line := _source_of(f, sources))},
         "top": [[t.frame, t.self, t.total, t.self_pct, t.total_pct, _source_of(t.frame, sources)]
@@ -242,12 +250,12 @@ def _script_json(data: Any) -> str:
 
 
 def flame_page(stacks: Stacks, *, title: str, subtitle: str = "", sources: SourceLines | None = None,
-               interval_s: float | None = None, note: str = "") -> str:
+               interval_s: float | None = None, note: str = "", interned: Interned | None = None) -> str:
     """A self-contained HTML page: the interactive flame graph (click to zoom, search that sums the
     matching share, hover for samples and percent, flame/icicle, left-heavy order, by line or by
     function) and the top-functions table (self %, total %, source line)."""
     e = html.escape
-    data = page_data(stacks, sources=sources)
+    data = page_data(stacks, sources=sources, interned=interned)
     data["interval_ms"] = interval_s * 1000 if interval_s else None
     return f"""<!doctype html>
 <html lang="en">
@@ -319,17 +327,19 @@ def stacks_section(name: str, stacks: Stacks, run: RunDir, *, title: str, interv
         if note:
             headline += f" ({note})"
     page_name = f"{name}.html"
+    table = intern(stacks)  # once for the page and the speedscope file
 
     def write_page(out: Any) -> None:
         out.write(flame_page(stacks, title=title, subtitle=f"{run.profile} · run {run.run_id} · "
-                             f"{samples:,} samples", sources=sources, interval_s=interval_s, note=note))
+                             f"{samples:,} samples", sources=sources, interval_s=interval_s, note=note,
+                             interned=table))
 
     def write_folded(out: Any) -> None:
         out.write(folded(stacks))
 
     def write_speedscope(out: Any) -> None:
-        json.dump(speedscope(stacks, name=f"{run.profile} {name}", interval_s=interval_s), out,
-                  separators=(",", ":"))
+        out.write(json.dumps(speedscope(stacks, name=f"{run.profile} {name}", interval_s=interval_s,
+                                        interned=table), separators=(",", ":")))
 
     pages = (
         Page(page_name, "interactive flame graph and top functions", write_page),

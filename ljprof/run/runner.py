@@ -9,6 +9,7 @@ kill after the grace period, the hard `timeout`, the OOM killer, Ctrl-C.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import secrets
@@ -279,7 +280,9 @@ def describe_files(run_dir: Path) -> list[dict[str, Any]]:
         if rel.startswith("sources/"):
             producer = "a Lua source the run used, kept for reports"
         else:
-            producer = producers.get(path.name, "the target (written to its output folder)")
+            producer = producers.get(path.name) or next(
+                (what for name, what in producers.items() if "*" in name and fnmatch.fnmatchcase(path.name, name)),
+                "the target (written to its output folder)")
         files.append({"path": rel, "size": path.stat().st_size, "producer": producer})
     return files
 

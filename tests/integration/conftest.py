@@ -190,6 +190,11 @@ def loom_git(git_server: GitServer, tmp_path_factory: pytest.TempPathFactory) ->
     return GitSource(git_server.url("loom-repo"), commit, commit)
 
 
+# For runs of the shipped recipes (which have `loom: true`, from GitHub) on machines that reach
+# no GitHub: build them without loom, as LJPROF_LOOM_GIT=none does for a user.
+NO_LOOM = {"LJPROF_LOOM_GIT": "none"}
+
+
 def loom_recipe(loom: GitSource) -> str:
     """CI_RECIPE's image with loom, as the recipe `ci-loom` (an `images:` block)."""
     return CI_RECIPE.replace("  ci-git:\n", "  ci-loom:\n") + f"    loom: {{git: '{loom.url}', ref: {loom.ref}}}\n"

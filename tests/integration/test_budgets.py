@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CI_RECIPE, GitSource
+from .conftest import CI_RECIPE, NO_LOOM, GitSource
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -119,7 +119,7 @@ def test_live_bytes_budget_on_the_bot(tmp_path: Path, base_image: str, tarantool
     config.write_text("images:\n  ci-tarantool:\n    luarocks: {from: debian}\n    rocks: [lua-cjson, luasocket]\n"
                       "profiles:" + FORK_PROFILES.format(folder="bot"))
     env = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-           "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+           "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     proc = invoke("profile", "--name", "bot", "--config", str(config), env=env)
     if leak:
         assert proc.returncode == 7, proc.stdout + proc.stderr

@@ -16,7 +16,7 @@ import docker
 from ljprof import commands, docker_engine
 from ljprof.errors import BuildFailed
 
-from .conftest import CI_RECIPE, GitSource, all_container_ids, loom_recipe
+from .conftest import CI_RECIPE, NO_LOOM, GitSource, all_container_ids, loom_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -118,7 +118,7 @@ def test_local_source_build_with_luarocks_from_source(tmp_path: Path, docker_cli
         f"    luarocks: {{from: source, url: '{luarocks_url}'}}\n"
         "    rocks: []\n"))
     environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_SOURCE": str(upstream_tree),
-               "LJPROF_BUILD_NETWORK": "host"}
+               "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     outcome = commands.build(config, "ci-local", {}, environ, io.StringIO(), rebuild=True)
     assert outcome.built
     facts = commands.image_facts(docker_client, outcome.tag, outcome.image_id)
@@ -138,7 +138,7 @@ def test_failed_build_names_the_step_shows_the_log_and_leaves_no_container(
         "  ci-broken:\n"
         "    apt: [cmake, no-such-package-ljprof]\n"
         "    luarocks: {from: debian}\n"))
-    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_BUILD_NETWORK": "host"}
+    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     before = all_container_ids(docker_client)
     with pytest.raises(BuildFailed) as info:
         commands.build(config, "ci-broken", {}, environ, io.StringIO())
@@ -156,7 +156,7 @@ def test_tarantool_fork_has_working_memprof(tmp_path: Path, docker_client: docke
                                             tarantool_git: GitSource) -> None:
     config = write_config(tmp_path, "images:\n  ci-tarantool:\n    luarocks: {from: debian}\n")
     environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     outcome = commands.build(config, "ci-tarantool", {}, environ, io.StringIO())
     facts = commands.image_facts(docker_client, outcome.tag, outcome.image_id)
     assert facts["luajit"]["build_system"] == "cmake"

@@ -15,7 +15,7 @@ from ljprof.errors import TargetFailed
 from ljprof.profilers import PROFILERS
 from ljprof.reporting.model import RunDir
 
-from .conftest import GitSource
+from .conftest import NO_LOOM, GitSource
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.docker
 def test_bot_on_upstream_luajit_runs_and_is_stopped_after_its_duration(
         tmp_path: Path, base_image: str, upstream_tree: Path) -> None:
     environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_SOURCE": str(upstream_tree),
-               "LJPROF_BUILD_NETWORK": "host"}
+               "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     out = io.StringIO()
     result = commands.profile(REPO / "profiles.yml", "bot-upstream", "offline", {}, environ, out, reports=tmp_path)
     m = result.manifest
@@ -41,7 +41,7 @@ def test_bot_on_upstream_luajit_runs_and_is_stopped_after_its_duration(
 def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base_image: str,
                                                             tarantool_git: GitSource) -> None:
     environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     out = io.StringIO()
     result = commands.profile(REPO / "profiles.yml", "bot", "offline", {}, environ, out, reports=tmp_path)
     m = result.manifest
@@ -80,7 +80,7 @@ while true do i = i + 1; leak(i) end
 def test_a_target_killed_by_the_oom_killer_keeps_its_memprof_data(tmp_path: Path, base_image: str,
                                                                   tarantool_git: GitSource) -> None:
     environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "oom.lua").write_text(OOM_TARGET)
     config = tmp_path / "profiles.yml"

@@ -23,7 +23,7 @@ from ljprof import commands, docker_engine
 from ljprof.config.loader import LUAJIT_FIXES
 from ljprof.errors import BuildFailed
 
-from .conftest import CI_RECIPE, GitSource, all_container_ids
+from .conftest import CI_RECIPE, NO_LOOM, GitSource, all_container_ids
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "docker" / "scripts" / "apply-fixes.sh"
@@ -185,7 +185,7 @@ def test_a_fork_that_does_not_match_a_fix_stops_the_build_and_leaving_it_out_bui
     shutil.copy(tmp_path / "fake" / "src" / "lj_symtab.c", tree / "src" / "lj_symtab.c")
     recipe = "images:\n  ci-mismatch:\n    luajit: {path: luajit%s}\n    luarocks: {from: debian}\n" \
              "    rocks: [lua-cjson, luasocket]\n"
-    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_BUILD_NETWORK": "host"}
+    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     before = all_container_ids(docker_client)
     with pytest.raises(BuildFailed) as info:
         commands.build(write_config(tmp_path, recipe % ""), "ci-mismatch", {}, environ, io.StringIO())
@@ -234,7 +234,7 @@ def test_fixed_fork_writes_small_memprof_files_on_a_cjson_loop(
     # the recipe of test_build.py's fork test: the same image
     config = write_config(tmp_path, "images:\n  ci-tarantool:\n    luarocks: {from: debian}\n")
     environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     outcome = commands.build(config, "ci-tarantool", {}, environ, io.StringIO())
     facts = commands.image_facts(docker_client, outcome.tag, outcome.image_id)
     assert [(f["name"], f["applied"]) for f in facts["fixes"]] == [

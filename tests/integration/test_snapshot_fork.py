@@ -12,7 +12,7 @@ import pytest
 
 from ljprof import commands
 
-from .conftest import GitSource
+from .conftest import NO_LOOM, GitSource
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.docker, pytest.mark.tarantool]
@@ -39,7 +39,7 @@ def test_the_bots_leak_by_path_and_allocation_site(tmp_path: Path, base_image: s
     shutil.copytree(REPO / "examples" / "bot", tmp_path / "bot")
     (tmp_path / "profiles.yml").write_text(PROFILES)
     environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     result = commands.profile(tmp_path / "profiles.yml", "bot", None, {}, environ, io.StringIO(),
                               reports=tmp_path / "reports")
     leak_line = next(n for n, line in enumerate((REPO / "examples/bot/bot.lua").read_text().splitlines(), 1)

@@ -14,14 +14,14 @@ import pytest
 from ljprof import commands
 from ljprof.errors import TargetFailed
 
-from .conftest import GitSource
+from .conftest import NO_LOOM, GitSource
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def fork_env(base_image: str, tarantool_git: GitSource) -> dict[str, str]:
     return {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-            "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+            "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
 
 
 @pytest.mark.tarantool

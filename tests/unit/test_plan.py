@@ -291,11 +291,18 @@ def test_loom_is_cloned_pinned_with_debian_jquery_and_overridable_like_luajit(tm
     assert plan_build(bare, collect_overrides({"LJPROF_LOOM_GIT": "git://x/loom"}, no_options())).tag == plain.tag
     assert (plain.build_args["LOOM_FROM"], plain.build_args["APT_PACKAGES"]) == ("none", "cmake")
 
+    # LJPROF_LOOM_GIT=none builds a recipe that has loom without it (no GitHub, no mirror), as the recipe
+    # without loom would be
+    dropped = plan_build(OFFLINE, collect_overrides({"LJPROF_LOOM_GIT": "none"}, no_options()))
+    assert (dropped.tag, dropped.build_args) == (plain.tag, plain.build_args)
+    assert dropped.tag != plan_build(OFFLINE, Overrides()).tag
+
 
 @pytest.mark.parametrize(("env", "message"), [
     ({"LJPROF_LOOM_GIT": "git://x/loom", "LJPROF_LOOM_SOURCE": "/tmp"},
      "LJPROF_LOOM_GIT and LJPROF_LOOM_SOURCE are both set"),
-    ({"LJPROF_LOOM_GIT": "not a url"}, "LJPROF_LOOM_GIT: 'not a url' is not a git URL"),
+    ({"LJPROF_LOOM_GIT": "not a url"}, "LJPROF_LOOM_GIT: 'not a url' is not a git URL (https://, git://, ssh://, "
+                                       "file:// or user@host:path), or 'none' to build without loom"),
     ({"LJPROF_LOOM_REF": "bad ref"}, "LJPROF_LOOM_REF: 'bad ref' is not a git commit, tag or branch name"),
     ({"LJPROF_LOOM_SOURCE": "/nonexistent/loom"}, "LJPROF_LOOM_SOURCE: '/nonexistent/loom' does not exist"),
     ({"LJPROF_LOOM_SOURCE": "/tmp"},

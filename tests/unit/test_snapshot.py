@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import io
 from pathlib import Path
+
+import pytest
 
 from ljprof.profilers.memprof.parse import live_chunks
 from ljprof.profilers.snapshot import graph
 from ljprof.profilers.snapshot.diff import diff, object_path
 from ljprof.profilers.snapshot.parse import read_edges, read_snapshot
-from ljprof.profilers.snapshot.section import join
+from ljprof.profilers.snapshot.section import join, snapshot_section
+from ljprof.reporting.model import RunDir
+from ljprof.run.runner import describe_files
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "snapshot"
 
@@ -52,3 +58,46 @@ def test_the_graph_has_a_node_budget() -> None:
     dot, nodes, left_out = graph.build_dot(end, read_edges(end), holder, depth=3, max_nodes=10)
     assert (nodes, left_out) == (10, 21)
     assert 'label="+21 more"' in dot and "98 more edges" in dot
+
+
+def _run_dir(tmp_path: Path, later: bytes, monkeypatch: pytest.MonkeyPatch) -> RunDir:
+    monkeypatch.setattr(graph, "render_svg", lambda dot: ("", "not rendered in unit tests"))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "snapshot-02.txt").write_bytes((FIXTURES / "edge" / "snapshot-02.txt").read_bytes())
+    (raw / "snapshot-04.txt").write_bytes(later)
+    return RunDir(tmp_path, {"profile": "edge", "run_id": "r1"})
+
+
+def test_a_diff_against_a_partial_snapshot_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (FIXTURES / "edge" / "snapshot-04.txt").read_text()
+    body, end = text[:text.rindex("\nend\t") + 1], text[text.rindex("\nend\t") + 1:].split("\t")
+    partial = body + "\t".join([*end[:4], "partial: object budget of 9000 reached"]) + "\n"
+    run = _run_dir(tmp_path, partial.encode(), monkeypatch)
+    section = snapshot_section(run, {})
+    note = ("diff against an incomplete snapshot: 'after#2' (snapshot-04.txt) is partial: object budget of 9000 "
+            "reached; objects it did not reach are missing")
+    assert section.state == "cut" and section.headline.endswith(f" ({note})")
+    assert section.summary["note"] == note and section.summary["compared_states"] == ["complete", "partial"]
+    assert section.summary_top["snapshot"]["note"] == note
+    out = io.StringIO()
+    section.pages[0].render(out)
+    assert f'<p class="warn">{html.escape(note)}</p>' in out.getvalue()
+
+
+def test_a_diff_against_a_cut_snapshot_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (FIXTURES / "edge" / "snapshot-04.txt").read_bytes()
+    section = snapshot_section(_run_dir(tmp_path, text[: len(text) * 3 // 4], monkeypatch), {})
+    assert section.summary["compared_states"] == ["complete", "cut"]
+    assert "'after#2' (snapshot-04.txt) is cut: read up to its last complete line" in section.headline
+
+
+def test_every_snapshot_file_is_the_profilers_in_the_manifest(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("snapshot-01.txt", "snapshot-12.txt", "other.txt"):
+        (raw / name).write_text("x")
+    producers = {f["path"]: f["producer"] for f in describe_files(tmp_path)}
+    assert producers["raw/snapshot-12.txt"] == producers["raw/snapshot-01.txt"]
+    assert producers["raw/snapshot-12.txt"].startswith("snapshot: a heap walk")
+    assert producers["raw/other.txt"] == "the target (written to its output folder)"

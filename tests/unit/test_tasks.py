@@ -16,7 +16,7 @@ BAD = REPO / "tests" / "fixtures" / "config" / "bad"
 def test_check_lists_the_shipped_recipes(capsys: pytest.CaptureFixture[str]) -> None:
     tasks.check(MockContext(), config=str(REPO / "profiles.yml"))
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"{REPO / 'profiles.yml'}: valid; 3 image recipe(s), 5 profile(s)"
+    assert out[0] == f"{REPO / 'profiles.yml'}: valid; 3 image recipe(s), 6 profile(s)"
     assert out[1] == (
         "  image default: buildpack-deps:bullseye; LuaJIT from https://github.com/tarantool/luajit.git @ "
         "b52fe9795db249e7803aeef22c2ed6129a97aaeb; LuaRocks from source; luasec copas lua-cjson; "

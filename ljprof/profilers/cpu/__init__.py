@@ -66,11 +66,19 @@ def _frame(text: str) -> str:
     return f"@{path}:{line} {name}".rstrip()
 
 
+class _Names(dict[str, str]):
+    """Frames named once each (_frame), looked up by a map() in C for the rest of a million samples."""
+
+    def __missing__(self, frame: str) -> str:
+        self[frame] = named = _frame(frame)
+        return named
+
+
 def parse(text: str) -> CpuRaw:
     """raw/cpu.txt -> stacks (harness frames at the root cut off); a malformed line is skipped."""
     raw = CpuRaw()
     pairs: list[tuple[tuple[str, ...], int]] = []
-    names: dict[str, str] = {}  # dumpstack's frame -> ours: a profile has few distinct frames
+    names = _Names()  # dumpstack's frame -> ours: a profile has few distinct frames
     for line in text.splitlines():
         header = _HEADER.match(line)
         if header:
@@ -91,7 +99,7 @@ def parse(text: str) -> CpuRaw:
             raw.harness_samples += count
             continue
         leaf = flame.state_frame(STATES[state]) if state in STATES else f"[state {state}]"
-        named = tuple(names[f] if f in names else names.setdefault(f, _frame(f)) for f in frames)
+        named = tuple(map(names.__getitem__, frames))
         pairs.append(((*named, leaf), count))
     raw.stacks = flame.merge(pairs)
     return raw

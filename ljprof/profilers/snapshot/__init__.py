@@ -45,7 +45,7 @@ class SnapshotProfiler:
                 "max_objects": int(options.get("max_objects") or 0)}
 
     def outputs(self) -> dict[str, str]:
-        return {"snapshot-01.txt": "the heap walk at the start (then -02, ... at each ljprof.snapshot and the end)"}
+        return {f"{PREFIX}-*.txt": "a heap walk: -01 at the start, then one at each ljprof.snapshot and the end"}
 
     def assess(self, raw: Path) -> dict[str, Any]:
         files = snapshot_files(raw)

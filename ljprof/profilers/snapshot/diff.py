@@ -1,6 +1,6 @@
 """What stayed: objects alive in a later snapshot and not in an earlier one, grouped by the path that holds them.
 
-Identity across snapshots is (type, address). The walk is breadth-first, so
+Identity across snapshots is the type and address (parse.Snapshot.ident). The walk is breadth-first, so
 each object's parent makes its shortest retaining path. A new object whose
 parent is old (or a root), or new with more than MANY_KEYS new children (a
 new collection: its elements are what it holds), is an *entry*: the new
@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import not_
 
 from ljprof.container import TARGET_DIR
-from ljprof.profilers.snapshot.parse import Snapshot
+from ljprof.profilers.snapshot.parse import Snapshot, no_gc
 
 MANY_KEYS = 8
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -132,28 +134,26 @@ def path_text(segs: tuple[str, ...]) -> str:
 
 def diff(earlier: Snapshot, later: Snapshot) -> Diff:
     """The objects of `later` that `earlier` did not have, grouped by path pattern, biggest first."""
-    old = set(zip(earlier.kind, earlier.addr, strict=True))
-    parent, kind, addr, size = later.parent, later.kind, later.addr, later.size
-    entry = [0] * len(parent)  # for a new object, its entry; 0 for an old one
+    with no_gc():
+        return _diff(earlier, later)
+
+
+def _diff(earlier: Snapshot, later: Snapshot) -> Diff:
+    # Loops in C over every object (map, dict), in Python over the new ones only.
+    old = set(earlier.ident)  # type and address: an address another type took since is new
+    new = list(compress(range(len(later.ident)), map(not_, map(old.__contains__, later.ident))))
+    parent, size = later.parent, later.size
+    kids = Counter(parent[i] for i in new)  # new children of each object
+    entry: dict[int, int] = {}  # a new object -> its entry
+    group_of: dict[int, Group] = {}  # an entry -> its group
     paths = _Paths(later)
     by_key: dict[tuple[tuple[str, ...], str], Group] = {}
-    new_objects = new_bytes = 0
-    is_new = [False] * len(parent)
-    kids = [0] * len(parent)  # new children of new objects
-    for i in range(1, len(parent)):
-        if (kind[i], addr[i]) not in old:
-            is_new[i] = True
-            kids[parent[i]] += 1
-    for i in range(1, len(parent)):
-        if not is_new[i]:
-            continue
+    for i in new:
         p = parent[i]
-        e = entry[p] if p and kids[p] <= MANY_KEYS else 0
+        e = entry.get(p, 0) if kids[p] <= MANY_KEYS else 0
         if not e:
             e = i
         entry[i] = e
-        new_objects += 1
-        new_bytes += size[i]
         if e == i:
             key = (paths.pattern(p), segment(later, i, general=True))
             group = by_key.get(key)
@@ -161,13 +161,13 @@ def diff(earlier: Snapshot, later: Snapshot) -> Diff:
                 group = by_key[key] = Group("")
             group.entries.append(i)
             group.holders[p] += 1
+            group_of[i] = group
         else:
-            p_e = parent[e]
-            group = by_key[(paths.pattern(p_e), segment(later, e, general=True))]
+            group = group_of[e]
         group.objects += 1
         group.bytes += size[i]
         group.members.append(i)
-    return Diff(earlier, later, _merge_keys(by_key), new_objects, new_bytes)
+    return Diff(earlier, later, _merge_keys(by_key), len(new), sum(size[i] for i in new))
 
 
 def _merge_keys(by_key: dict[tuple[tuple[str, ...], str], Group]) -> list[Group]:

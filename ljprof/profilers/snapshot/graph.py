@@ -19,7 +19,7 @@ import subprocess
 from dataclasses import dataclass
 
 from ljprof.profilers.snapshot.diff import short_source
-from ljprof.profilers.snapshot.parse import Snapshot
+from ljprof.profilers.snapshot.parse import Edges, Snapshot
 
 ROWS = 12
 RENDERERS = ("dot", "graphviz-pure")
@@ -39,12 +39,12 @@ def _q(text: str) -> str:
 
 
 def _title(snap: Snapshot, i: int) -> str:
-    kind, info = snap.kind[i], snap.info[i]
+    kind, info = snap.kind(i), snap.info[i]
     if kind == "function":
         return f"function {short_source(info)}"
     if kind == "string":
         return f'"{info}"'
-    return f"{kind} {snap.addr[i]}"
+    return f"{kind} {snap.address(i)}"
 
 
 def _edge_text(label: str) -> str:
@@ -59,7 +59,7 @@ def _drawable(out: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
     return fields + [e for e in out if e[1][:1] not in ".[{"]
 
 
-def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], root: int, depth: int,
+def build_dot(snap: Snapshot, edges: Edges, root: int, depth: int,
               max_nodes: int) -> tuple[str, int, int]:
     """DOT of what `root` references; returns (dot, nodes drawn, objects left out)."""
     order, level = [root], {root: 0}
@@ -69,7 +69,7 @@ def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], roo
         head += 1
         if level[i] >= depth:
             continue
-        for to, _label, _weak in _drawable(edges.get(i, [])):
+        for to, _label, _weak in _drawable(edges.get(i)):
             if to in level:
                 continue
             if len(order) >= max_nodes:
@@ -81,14 +81,14 @@ def build_dot(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], roo
     lines = ["digraph heap {", '  graph [rankdir=LR, fontname="Helvetica", bgcolor="white"];',
              '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];']
     for i in order:
-        kind = snap.kind[i]
-        out = _drawable(edges.get(i, []))
+        kind = snap.kind(i)
+        out = _drawable(edges.get(i))
         if kind == "table":
             rows = [f'<tr><td colspan="2" bgcolor="#dde8f5"><b>{_q(_title(snap, i))}</b></td></tr>']
             fields = [(to, label) for to, label, _w in out if label[:1] in ".[{"]
             for n, (_to, label) in enumerate(fields):
                 rows.append(f'<tr><td align="left">{_q(_edge_text(label)[:30])}</td><td port="p{n}">•</td></tr>')
-            more = len(edges.get(i, [])) - len(out)
+            more = len(edges.get(i)) - len(out)
             if more > 0:
                 rows.append(f'<tr><td colspan="2"><i>{more} more edges</i></td></tr>')
             lines.append(f'  n{i} [shape=plaintext, label=<<table border="0" cellborder="1" cellspacing="0">'
@@ -131,7 +131,7 @@ def render_svg(dot: str) -> tuple[str, str]:
     return "", "no Graphviz renderer: install Graphviz (dot) or pip install graphviz-pure, then `dot -Tsvg FILE.dot`"
 
 
-def picture(snap: Snapshot, edges: dict[int, list[tuple[int, str, bool]]], root: int, depth: int,
+def picture(snap: Snapshot, edges: Edges, root: int, depth: int,
             max_nodes: int) -> Picture:
     dot, nodes, left_out = build_dot(snap, edges, root, depth, max_nodes)
     svg, renderer = render_svg(dot)

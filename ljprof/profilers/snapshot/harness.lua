@@ -4,20 +4,25 @@
 -- file per snapshot, streamed (a file cut by a kill is read up to its last
 -- complete line; only a file with the "end" line is complete):
 --
---   ljprof-snapshot 1<TAB>label<TAB>t<TAB>gc64 0|1
---   id<TAB>parent<TAB>type<TAB>address<TAB>bytes<TAB>label<TAB>info   one line per object
---   -<TAB>from<TAB>to<TAB>label<TAB>w                                  an edge that is not the first one
+--   ljprof-snapshot 2<TAB>label<TAB>t<TAB>gc64 0|1
+--   id<TAB>parent<TAB>identity<TAB>bytes<TAB>label<TAB>info   one line per object
+--   -<TAB>from<TAB>to<TAB>label<TAB>w                          an edge that is not the first one
 --   end<TAB>objects<TAB>edges<TAB>seconds<TAB>complete|partial: why
 --
 -- The walk is breadth-first from the roots (_G, the registry, the type
 -- metatables, the running thread's stack), so each object's `parent` and
 -- `label` (the edge it was found through) make its shortest retaining path.
 -- Ids count from 1 in the order objects are found; parent 0 is a root.
--- Identity is string.format("%p") (tostring can be fooled by __tostring),
--- objects are read raw (next, debug.getmetatable past __metatable), and the
--- queue is a table, never recursion. Edges of weak tables (by __mode) are
--- written with "w" and never followed. Labels start with one character that
--- says what the edge is:
+-- Identity is the type's letter (t table, s string, f function, u userdata,
+-- c cdata, T thread, p prototype) and string.format("%p"), as in "t0x7f3a..",
+-- one column the diff compares (tostring can be fooled by __tostring; a
+-- prototype has no address: "p-"). Objects are read raw (next,
+-- debug.getmetatable past __metatable), and the queue is a table, never
+-- recursion. Edges of weak tables (by __mode) are written with "w" and never
+-- followed. A string key is written as an edge ("{key") only when it finds the
+-- key's string first: every other one is implied by its field's "." edge
+-- (version 1 wrote them all, half its lines, and type and address apart).
+-- Labels start with one character that says what the edge is:
 --   .name  a field under a string key       [text  a value under another key
 --   {text  the key object itself             #  the metatable     &  the environment
 --   ^name  an upvalue                        <  a prototype's constant, or a function's prototype
@@ -39,6 +44,8 @@ return function(ctx)
   local SIZE = { table = gc64 and 64 or 32, string = gc64 and 24 or 16, ["function"] = gc64 and 40 or 20,
                  userdata = gc64 and 40 or 24, thread = gc64 and 104 or 72, cdata = gc64 and 16 or 8,
                  proto = gc64 and 104 or 72, upvalue = gc64 and 48 or 24 }
+  local LETTER = { table = "t", string = "s", ["function"] = "f", userdata = "u", cdata = "c", thread = "T",
+                   proto = "p" }
   local HARNESS = "@/ljprof/" -- frames of ljprof's own Lua code are not walked
   local SELF = debug.getinfo(1, "S").source
   local taken, used = 0, {}
@@ -67,10 +74,11 @@ return function(ctx)
         nb = 0
       end
     end
-    put(format("ljprof-snapshot 1\t%s\t%.6f\tgc64 %d", escape(label), now(), gc64 and 1 or 0))
+    put(format("ljprof-snapshot 2\t%s\t%.6f\tgc64 %d", escape(label), now(), gc64 and 1 or 0))
     local ids, queue, parents, labels, infos = {}, {}, {}, {}, {}
     local nobj, head, nedges = 0, 1, 0
     local upvals = {}
+    local field = {} -- string key -> its edge label: keys repeat (a million fields, a few thousand names)
     -- An edge from `from` (an id, 0 for a root) to `v`: a new object is queued.
     local function edge(from, v, lab, weak)
       local tv = type(v)
@@ -169,8 +177,10 @@ return function(ctx)
         for k, x in next, v do
           local tk = type(k)
           if tk == "string" then
-            edge(id, x, "." .. escape(k), wv)
-            edge(id, k, "{key", wk)
+            local lab = field[k]
+            if not lab then lab = "." .. escape(k) field[k] = lab end
+            edge(id, x, lab, wv)
+            if not ids[k] then edge(id, k, "{key", wk) end -- else the field's "." line says it
             nhash = nhash + 1
           elseif tk == "number" then
             if k < 1 or k > n or k % 1 ~= 0 then nhash = nhash + 1 end
@@ -221,8 +231,8 @@ return function(ctx)
         local ok, n = pcall(ffi.sizeof, v)
         size = SIZE.cdata + (ok and n or 0)
       end
-      local addr = tv == "proto" and "-" or format("%p", v)
-      put(format("%d\t%d\t%s\t%s\t%d\t%s\t%s", id, parents[id], tv, addr, size, labels[id], info))
+      put(format("%d\t%d\t%s%s\t%d\t%s\t%s", id, parents[id], LETTER[tv] or "?", tv == "proto" and "-" or format("%p", v),
+                 size, labels[id], info))
       parents[id], labels[id] = nil, nil
     end
     put(format("end\t%d\t%d\t%.3f\t%s", head - 1, nedges, os.clock() - started,

@@ -20,7 +20,7 @@ from ljprof.profilers.memprof.model import Location
 from ljprof.profilers.memprof.parse import live_chunks
 from ljprof.profilers.snapshot import graph
 from ljprof.profilers.snapshot.diff import Diff, Group, diff, object_path
-from ljprof.profilers.snapshot.parse import Snapshot, SnapshotError, read_edges, read_snapshot
+from ljprof.profilers.snapshot.parse import Snapshot, SnapshotError, no_gc, read_edges, read_snapshot
 from ljprof.reporting.model import Json, Page, RunDir, Section
 from ljprof.reporting.page import asset
 
@@ -51,14 +51,14 @@ def join(group: Group, later: Snapshot, chunks: Mapping[int, tuple[int, Location
     """Where a group's entries were allocated (memprof's line) and the exact bytes of its objects."""
     where: Counter[str] = Counter()
     for i in group.entries:
-        if later.kind[i] in JOINED_KINDS:
-            hit = chunks.get(int(later.addr[i], 16))
+        if later.kind(i) in JOINED_KINDS:
+            hit = chunks.get(int(later.address(i), 16))
             if hit is not None:
                 where[_line(hit[1])] += 1
     exact = matched = 0
     for i in group.members:
-        if later.kind[i] in JOINED_KINDS:
-            hit = chunks.get(int(later.addr[i], 16))
+        if later.kind(i) in JOINED_KINDS:
+            hit = chunks.get(int(later.address(i), 16))
             if hit is not None:
                 exact += hit[0]
                 matched += 1
@@ -70,6 +70,11 @@ def join(group: Group, later: Snapshot, chunks: Mapping[int, tuple[int, Location
 
 
 def snapshot_section(run: RunDir, options: Mapping[str, Any]) -> Section:
+    with no_gc():  # millions of objects without cycles: Python's cyclic GC would walk them again and again
+        return _section(run, options)
+
+
+def _section(run: RunDir, options: Mapping[str, Any]) -> Section:
     files = snapshot_files(run.raw)
     if not files:
         return Section(NAME, "absent", why="no raw/snapshot-*.txt", headline="snapshot: no data (no snapshot files)")
@@ -104,27 +109,45 @@ def snapshot_section(run: RunDir, options: Mapping[str, Any]) -> Section:
             row.update(join(g, later, chunks))
         retained.append(row)
     pic = _picture(d, options.get("graph") or {})
+    incomplete = incomplete_note(earlier, later)
     state = "cut" if cut else "complete"
     why = "; ".join(f"{s.path.name} ({s.label}) is {s.state}" + (f": {s.partial}" if s.partial else "")
                     for s in cut)
     top = retained[0] if retained else None
     headline = (f"snapshot: {d.new_objects:,} objects ({human_bytes(d.new_bytes)}) new between "
                 f"'{earlier.label}' and '{later.label}'"
-                + (f"; most under {top['path']} x {top['count']:,}" if top else ""))
+                + (f"; most under {top['path']} x {top['count']:,}" if top else "")
+                + (f" ({incomplete})" if incomplete else ""))
     summary = {"snapshots": labels, "compared": [earlier.label, later.label], "new_objects": d.new_objects,
                "new_bytes": d.new_bytes, "states": {s.label: s.state for s in snaps},
+               "compared_states": [earlier.state, later.state],
                "graph": {"renderer": pic.renderer, "nodes": pic.nodes, "left_out": pic.left_out} if pic else None}
-    fragment = _table(retained) + f"<p>{html.escape(join_note)}</p>" + (
+    top_summary: Json = {"snapshots": labels, "retained": retained}
+    if incomplete:
+        summary["note"] = top_summary["note"] = incomplete
+    warn = f'<p class="warn">{html.escape(incomplete)}</p>' if incomplete else ""
+    fragment = warn + _table(retained) + f"<p>{html.escape(join_note)}</p>" + (
         f'<div class="graph">{pic.svg}</div>' if pic and pic.svg else "")
     pages: tuple[Page, ...] = (Page("snapshot.html", "heap snapshots: what stayed, by path; census; the object graph",
-                  lambda f: _page(f, run, snaps, d, retained, join_note, pic)),)
+                  lambda f: _page(f, run, snaps, d, retained, join_note, pic, warn)),)
     if pic:
         pages += (Page("snapshot-graph.dot", "the object graph (Graphviz DOT)", lambda f: _write(f, pic.dot)),)
     md = f"- {headline}\n" + "".join(f"  - `{r['path']}` x {r['count']:,}, {human_bytes(r['bytes'])}\n"
                                      for r in retained[:5])
     return Section(NAME, state, why=why, headline=headline, html=fragment, markdown=md, summary=summary,
-                   summary_top={NAME: {"snapshots": labels, "retained": retained}}, pages=pages,
+                   summary_top={NAME: top_summary}, pages=pages,
                    link="snapshot.html", console=tuple(f"  {r['path']} x {r['count']:,}" for r in retained[:3]))
+
+
+def incomplete_note(earlier: Snapshot, later: Snapshot) -> str:
+    """'' when both compared walks are complete, else what a partial (budget) or cut (kill) one does to the diff."""
+    parts = []
+    for snap, effect in ((earlier, "objects it did not reach count as new"),
+                         (later, "objects it did not reach are missing")):
+        if snap.state != "complete":
+            how = f"partial: {snap.partial}" if snap.state == "partial" else "cut: read up to its last complete line"
+            parts.append(f"'{snap.label}' ({snap.path.name}) is {how}; {effect}")
+    return ("diff against an incomplete snapshot: " + "; ".join(parts)) if parts else ""
 
 
 def _write(f: TextIO, text: str) -> None:
@@ -157,7 +180,7 @@ def _table(rows: list[Json]) -> str:
 
 
 def _page(f: TextIO, run: RunDir, snaps: list[Snapshot], d: Diff, rows: list[Json], note: str,
-          pic: graph.Picture | None) -> None:
+          pic: graph.Picture | None, warn: str) -> None:
     census = "".join(
         f"<tr><td>{html.escape(s.label)}</td><td>{s.state}{': ' + html.escape(s.partial) if s.partial else ''}"
         f"</td><td>{s.objects:,}</td><td>"
@@ -175,6 +198,7 @@ def _page(f: TextIO, run: RunDir, snaps: list[Snapshot], d: Diff, rows: list[Jso
 <h1>Heap snapshots of {html.escape(run.profile)} ({html.escape(run.run_id)})</h1>
 <p><a href="index.html">back to the run</a></p>
 <h2>What stayed between '{html.escape(d.earlier.label)}' and '{html.escape(d.later.label)}'</h2>
+{warn}
 <p>{d.new_objects:,} new objects, {human_bytes(d.new_bytes)} (sizes as Lua sees them), grouped by the shortest path
 that holds them; count: the entries at that path, objects: they and the new objects below them.</p>
 {_table(rows)}<p>{html.escape(note)}</p>
