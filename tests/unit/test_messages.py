@@ -19,6 +19,7 @@ from ljprof.console import RunStatus
 from ljprof.docker_engine import reason
 from ljprof.errors import ConfigError
 from ljprof.image.failures import fetch_hint
+from ljprof.profilers import PROFILERS
 from ljprof.reporting.render import render_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +98,7 @@ def test_a_profiler_of_the_image_that_ljprof_lacks_is_not_supported_yet(tmp_path
     lines = str(info.value).splitlines()
     assert lines[0] == ("profiles.yml:7:17: profiles.bot.profilers.vmprof: not supported yet: the image has "
                         "misc.vmprof (a future fork), but ljprof cannot run it as a profiler yet")
-    assert lines[1].startswith("  hint: remove it; the profilers ljprof runs: cpu, gc, memprof, metrics, proc, ")
+    assert lines[1] == f"  hint: remove it; the profilers ljprof runs: {', '.join(sorted(PROFILERS))}"
     assert lines[2] == "profiles.yml:7:31: profiles.bot.profilers: unknown key 'vmprog'"
 
 
