@@ -67,7 +67,9 @@ def check(config_path: str | Path, out: TextIO) -> Config:
         out.write(f"  image {recipe.name}: {describe_recipe(recipe)}\n")
     for p in config.profiles.values():
         out.write(f"  profile {p.name}: luajit {' '.join([p.script, *p.args])} in {p.workdir} on image {p.image}; "
-                  f"profilers: {', '.join(sorted(p.profilers)) or 'none'}\n")
+                  f"profilers: {', '.join(sorted(p.profilers)) or 'none'}"
+                  + "".join(f"; service {s.name} ({'container ' + s.image if s.image else 'host command'})"
+                            for s in p.services) + "\n")
     return config
 
 

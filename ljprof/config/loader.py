@@ -623,7 +623,7 @@ def _services(w: Walker, node: Node, path: KeyPath, base_dir: Path) -> tuple[Ser
         if "image" in fields:
             image = w.string(fields["image"][1], (*sub, "image"), IMAGE_REF,
                              "a Docker image reference such as redis:7") or ""
-        cwd = None
+        cwd = None if "image" in fields else base_dir
         if "cwd" in fields and "image" in fields:
             w.error(fields["cwd"][0], sub, "'cwd' is given with 'image'",
                     "'cwd' is where a host command runs; a container runs in its image's working folder")

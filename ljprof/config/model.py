@@ -102,7 +102,7 @@ class Service:
     name: str
     command: tuple[str, ...]
     image: str = ""  # a Docker image reference; '' runs the command on the host
-    cwd: Path | None = None  # host commands: where they run (default: profiles.yml's folder)
+    cwd: Path | None = None  # host commands: where they run (the loader's default: profiles.yml's folder)
     env: tuple[EnvVar, ...] = ()
     env_var: str = ""  # the target's variable that gets the address
     address: str = "http://127.0.0.1:{port}"
