@@ -497,7 +497,7 @@ def _services_reachable(w: Walker, node: Node, path: KeyPath, fields: dict[str, 
         ok = False
     for service in services:
         if service.env_var in env:
-            w.error(fields["services"][1], (*path, "services", service.name, "env_var"),
+            w.error(fields["services"][0], (*path, "services", service.name, "env_var"),
                     f"'{service.env_var}' is also set in the profile's env",
                     "the service's address goes in that variable: remove it from env, or name another")
             ok = False

@@ -75,7 +75,7 @@ class EnvVar:
     name: str
     value: str = ""
     secret_from: str = ""  # the host variable that holds the secret
-    default: str | None = None  # a secret's value when the host variable is unset (a demo's token)
+    default: str | None = field(default=None, repr=False)  # a secret's value when its host variable is unset
 
     @property
     def is_secret(self) -> bool:

@@ -87,6 +87,10 @@ class Api:
         self.next_message_id = 1_000_000
         self.lock = threading.Condition()
 
+    def close(self) -> None:
+        if self.record:
+            self.record.close()
+
     def available(self) -> int:
         """How many updates exist by now: a batch at once, then one more every `interval`."""
         if self.interval <= 0:
@@ -254,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.interval:g} s)", flush=True)
     server.serve_forever(poll_interval=0.1)
     server.server_close()
+    api.close()
     print(f"stopped: {api.served} updates delivered, {api.sent} messages sent", flush=True)
     return 0
 
