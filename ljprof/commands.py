@@ -45,6 +45,7 @@ from ljprof.profilers.memprof.report_text import MemprofTextReport
 from ljprof.reporting.model import SourceLines
 from ljprof.reporting.overview import OverviewPage
 from ljprof.reporting.render import Rendered, render_run, write_atomically
+from ljprof.reporting.runfacts import service_lines
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
 from ljprof.run.runner import RunResult
@@ -71,7 +72,9 @@ def check(config_path: str | Path, out: TextIO) -> Config:
         out.write(f"  image {recipe.name}: {describe_recipe(recipe)}\n")
     for p in config.profiles.values():
         out.write(f"  profile {p.name}: luajit {' '.join([p.script, *p.args])} in {p.workdir} on image {p.image}; "
-                  f"profilers: {', '.join(sorted(p.profilers)) or 'none'}\n")
+                  f"profilers: {', '.join(sorted(p.profilers)) or 'none'}"
+                  + "".join(f"; service {s.name} ({'container ' + s.image if s.image else 'host command'})"
+                            for s in p.services) + "\n")
     return config
 
 
@@ -461,6 +464,7 @@ def format_run(result: RunResult) -> str:
     lines = [f"run {result.run_id}: {'ok' if e['ok'] else 'FAILED'}: {e['message']}; exit code {e['exit_code']}",
              f"  run directory: {result.run_dir}",
              f"  prepared in {t['prepare_s']:.2f} s, ran {t['target_s']:.2f} s, collected in {t['collect_s']:.2f} s"]
+    lines.extend(f"  service {line}" for line in service_lines(m))
     sources = [f for f in m["files"] if f["path"].startswith("sources/")]
     for f in m["files"]:
         if not f["path"].startswith("sources/"):

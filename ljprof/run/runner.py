@@ -18,6 +18,8 @@ import signal
 import socket
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +32,7 @@ from ljprof.docker_engine import LABEL_OWNER
 from ljprof.errors import LjprofError
 from ljprof.image.plan import LABEL_MANAGED, PACKAGE_ROOT
 from ljprof.profilers import PROFILERS, PROFILERS_DIR
+from ljprof.run import services as run_services
 from ljprof.run.plan import (
     RunPlan,
     options_file_text,
@@ -95,8 +98,10 @@ def point_latest(reports: Path, profile: str, run_id: str) -> None:
     os.replace(tmp, link)
 
 
-def supervise(c: Any, plan: RunPlan, started: float) -> Supervision:
-    """Wait for the target; SIGINT at `duration`, SIGTERM and SIGKILL a grace period apart, SIGKILL at `timeout`."""
+def supervise(c: Any, plan: RunPlan, started: float, watch: Callable[[], None] = lambda: None) -> Supervision:
+    """Wait for the target; SIGINT at `duration`, SIGTERM and SIGKILL a grace period apart, SIGKILL at `timeout`.
+
+    `watch` is called on every poll (the services note when one of them dies)."""
     profile = plan.profile
     sup = Supervision()
     next_step: float | None = profile.duration
@@ -114,6 +119,7 @@ def supervise(c: Any, plan: RunPlan, started: float) -> Supervision:
                 sup.stopped_by = sup.stopped_by or "duration"
                 sup.send(c, sig, elapsed, "duration" if sig == "SIGINT" else "grace period over")
                 next_step = elapsed + profile.grace if steps else None
+            watch()
             time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         # Ctrl-C: stop the target as `duration` would, keep what it wrote.
@@ -275,6 +281,10 @@ def describe_files(run_dir: Path) -> list[dict[str, Any]]:
         rel = path.relative_to(run_dir).as_posix()
         if rel.startswith("sources/"):
             producer = "a Lua source the run used, kept for reports"
+        elif rel.startswith("services/"):
+            name, _, rest = rel.removeprefix("services/").partition("/")
+            producer = (f"service {name.removesuffix('.log')}: its output (secrets masked)" if not rest
+                        else f"service {name}: written by it")
         else:
             producer = producers.get(path.name) or next(
                 (what for name, what in producers.items() if "*" in name and fnmatch.fnmatchcase(path.name, name)),
@@ -299,6 +309,25 @@ def take_back(folder: Path) -> None:
         os.chown(path, uid, gid, follow_symlinks=False)
 
 
+@contextmanager
+def _services_started(client: docker.DockerClient, plan: RunPlan, run_dir: Path, owner: dict[str, str],
+                      secrets_list: list[str]) -> Iterator[run_services.Services]:
+    """The profile's services, each ready before the next starts; all stopped on every way out.
+
+    Ctrl-C while they start ends the run before the target starts."""
+    services = run_services.Services(client, run_dir, plan.user, owner, secrets_list)
+    try:
+        try:
+            for service in plan.services:
+                services.wait_ready(services.start(service))
+        except KeyboardInterrupt:
+            raise RunCancelled(f"cancelled while the services started; the target was not started (their logs "
+                               f"are in {run_dir / 'services'})") from None
+        yield services
+    finally:
+        services.stop_all()
+
+
 @dataclass(frozen=True)
 class RunResult:
     run_id: str
@@ -318,8 +347,10 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
     hand_over = os.geteuid() == 0 and run_uid != 0
     if hand_over:  # root on the host: the unprivileged run user writes raw/, and we take it back afterwards
         os.chown(raw, run_uid, run_gid)
+    owner = {LABEL_RUN: run_id, LABEL_PROFILE: profile.name, LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}"}
     try:
-        with tempfile.TemporaryDirectory(prefix="ljprof-run-") as config_dir:
+        with tempfile.TemporaryDirectory(prefix="ljprof-run-") as config_dir, \
+                _services_started(client, plan, run_dir, owner, secrets_list) as services:
             os.chmod(config_dir, 0o755)  # readable by the unprivileged run user
             options = Path(config_dir, "options.lua")
             options.write_text(options_file_text(plan), encoding="utf-8")
@@ -329,7 +360,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
                 command=plan.command,
                 user=plan.user,
                 working_dir=plan.working_dir,
-                environment=plan.environment,
+                environment={**plan.environment, **services.env()},
                 mounts=[(str(profile.workdir), TARGET_DIR), (str(PACKAGE_ROOT / "harness"), HARNESS_DIR),
                         (str(PROFILERS_DIR), PROFILERS_MOUNT), (config_dir, CONFIG_DIR)],
                 # Results go straight to the host: no copy after the run, nothing lost if the engine
@@ -340,19 +371,22 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
                 memory=profile.limits.memory,
                 cpus=profile.limits.cpus,
                 pids=profile.limits.pids,
-                labels={LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_PROFILE: profile.name,
-                        LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}"},
+                labels={LABEL_MANAGED: "true", **owner},
             )
             with docker_engine.started(client, spec) as c:
                 target_started = time.monotonic()
-                sup = supervise(c, plan, target_started)
+                services.target_started = target_started
+                sup = supervise(c, plan, target_started, services.watch)
                 target_ended = time.monotonic()
                 state = docker_engine.container_state(c)
                 docker_engine.save_logs(c, raw / "stdout.log", raw / "stderr.log",
                                         lambda line: redact(line, secrets_list))
+            services.stop_all()  # after the target, before the files are listed
     finally:
         if hand_over:
             take_back(raw)
+            if (run_dir / "services").is_dir():
+                take_back(run_dir / "services")
     kept = keep_sources(profile.workdir, run_dir / "sources")
     unpack_image_sources(raw / IMAGE_SOURCES, run_dir / "sources", SOURCES_LIMIT - kept)
     harness = parse_harness_log(raw / "harness.tsv")
@@ -370,6 +404,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
         "ending": describe_ending(state, sup, harness, profile.exit_codes, profile.limits.memory),
         "timeline": harness["events"],
         "profilers": {name: PROFILERS[name].assess(raw) for name in sorted(profile.profilers)},
+        "services": services.records(),
         "files": describe_files(run_dir),
         "timings": {
             "prepare_s": round(target_started - prepare_started, 3),
