@@ -49,6 +49,7 @@ from ljprof.profilers.memprof.report_text import MemprofTextReport
 from ljprof.reporting.model import SourceLines
 from ljprof.reporting.overview import OverviewPage
 from ljprof.reporting.render import Rendered, render_run, write_atomically
+from ljprof.reporting.runfacts import service_lines
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
 from ljprof.run.runner import RunResult
@@ -85,13 +86,18 @@ def check(config_path: str | Path, out: TextIO, environ: Mapping[str, str] | Non
     for p in config.profiles.values():
         image = f"{forced} (LJPROF_IMAGE; the profile says {p.image})" if forced and forced != p.image else p.image
         out.write(f"  profile {p.name}: luajit {' '.join([p.script, *p.args])} in {p.workdir} on image {image}; "
-                  f"profilers: {', '.join(sorted(p.profilers)) or 'none'}\n")
+                  f"profilers: {', '.join(sorted(p.profilers)) or 'none'}"
+                  + "".join(f"; service {s.name} ({'container ' + s.image if s.image else 'host command'})"
+                            for s in p.services) + "\n")
     for p in config.profiles.values():
-        for var in p.env:
-            if var.is_secret and var.secret_from not in environ:
-                out.write(f"warning: profiles.{p.name}.env.{var.name}: the secret's host variable {var.secret_from} "
-                          f"is not set; `profile --name {p.name}` will refuse to start\n"
-                          f"  hint: export {var.secret_from}=... before the run (its value is written nowhere)\n")
+        owners = [(f"profiles.{p.name}.env", p.env),
+                  *((f"profiles.{p.name}.services.{s.name}.env", s.env) for s in p.services)]
+        for where, env in owners:
+            for var in env:
+                if var.is_secret and var.default is None and var.secret_from not in environ:
+                    out.write(f"warning: {where}.{var.name}: the secret's host variable {var.secret_from} is not "
+                              f"set; `profile --name {p.name}` will refuse to start\n"
+                              f"  hint: export {var.secret_from}=... before the run (its value is written nowhere)\n")
     return config
 
 
@@ -412,7 +418,7 @@ def profile(config_path: str | Path, name: str | None, image: str | None, option
                   "features": facts["features"], "fixes": facts.get("fixes", []), "overrides": outcome.overrides}
     status = RunStatus(out, chosen.duration, chosen.timeout)
     try:
-        result = runner.run(client, plan, image_info, reports_dir, started, watch=status)
+        result = runner.run(client, plan, image_info, reports_dir, started, status=status)
     finally:
         status.finish()
     out.write(format_run(result))
@@ -539,6 +545,7 @@ def format_run(result: RunResult) -> str:
     lines = [f"run {result.run_id}: {'ok' if e['ok'] else 'FAILED'}: {ending}",
              f"  run directory: {result.run_dir}",
              f"  prepared in {t['prepare_s']:.2f} s, ran {t['target_s']:.2f} s, collected in {t['collect_s']:.2f} s"]
+    lines.extend(f"  service {line}" for line in service_lines(m))
     sources = [f for f in m["files"] if f["path"].startswith("sources/")]
     for f in m["files"]:
         if not f["path"].startswith("sources/"):

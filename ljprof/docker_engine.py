@@ -291,6 +291,38 @@ def started(client: docker.DockerClient, spec: ContainerSpec) -> Iterator[Any]:
         raise DockerUnavailable(f"the Docker engine refused the run: {reason(exc)}") from None
 
 
+def start_service(client: docker.DockerClient, image: str, command: list[str], env: dict[str, str], user: str,
+                  folder: tuple[str, str], labels: dict[str, str]) -> Any:
+    """A service's container, started on the host's network (its port is on the host's 127.0.0.1)."""
+    try:
+        c = client.containers.create(image, command, environment=env, user=user, network_mode="host",
+                                     volumes={folder[0]: {"bind": folder[1], "mode": "rw"}}, labels=labels,
+                                     init=True, stdin_open=False, tty=False)
+    except docker.errors.ImageNotFound:
+        raise DockerUnavailable(f"the service's image {image} is not here\n  hint: docker pull {image}, "
+                                "or build it") from None
+    except docker.errors.APIError as exc:
+        raise DockerUnavailable(f"the Docker engine refused the service: {exc.explanation or exc}") from None
+    try:
+        c.start()
+    except docker.errors.APIError as exc:
+        c.remove(force=True)
+        raise DockerUnavailable(f"the Docker engine refused the service: {exc.explanation or exc}") from None
+    return c
+
+
+def stop_service(c: Any, log: Path, grace: float) -> None:
+    """Stop a service's container (SIGTERM, SIGKILL after `grace`), keep its output in `log`, remove it."""
+    try:
+        with contextlib.suppress(docker.errors.APIError):
+            c.stop(timeout=max(1, int(grace)))
+        with contextlib.suppress(docker.errors.APIError):
+            log.write_bytes(c.logs(stdout=True, stderr=True))
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            c.remove(force=True)
+
+
 @_engine_errors
 def container_state(c: Any) -> dict[str, Any]:
     """The container's State (Status, ExitCode, OOMKilled, ...), fresh from the engine."""

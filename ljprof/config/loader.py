@@ -31,6 +31,7 @@ from ljprof.config.model import (
     LuajitSource,
     LuarocksSpec,
     Profile,
+    Service,
 )
 from ljprof.config.yamlcheck import KeyPath, Walker, describe, suggest
 from ljprof.errors import ConfigError
@@ -150,7 +151,7 @@ def parse_config(text: str, filename: str, base_dir: Path) -> Config:
                          "add 'images:' with at least one recipe, e.g. 'default: {}'")
         defaults: dict[str, tuple[Node, Any]] = {}
         if "defaults" in top:
-            defaults = _profile_fields(walker, top["defaults"][1], ("defaults",), DEFAULTS_KEYS) or {}
+            defaults = _profile_fields(walker, top["defaults"][1], ("defaults",), DEFAULTS_KEYS, base_dir) or {}
         if "profiles" in top:
             profiles = _profiles(walker, top["profiles"][1], defaults, images, base_dir, broken)
     if walker.errors:
@@ -387,8 +388,12 @@ def check_source_tree(path: Path) -> str:
 # -- profiles -------------------------------------------------------------------
 
 PROFILE_KEYS = ("image", "workdir", "cwd", "script", "args", "env", "duration", "timeout", "grace", "limits",
-                "network", "exit_codes", "profilers", "budgets")
-DEFAULTS_KEYS = tuple(k for k in PROFILE_KEYS if k not in ("cwd", "script", "args"))
+                "network", "exit_codes", "profilers", "budgets", "services")
+DEFAULTS_KEYS = tuple(k for k in PROFILE_KEYS if k not in ("cwd", "script", "args", "services"))
+SERVICE_KEYS = ("command", "image", "cwd", "env", "env_var", "address", "ready", "ready_timeout")
+# Filled in a service's command, env values and address when the run starts (ljprof.run.services).
+SERVICE_PLACEHOLDERS = ("dir", "port", "python")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 LIMIT_KEYS = ("memory", "cpus", "pids")
 NETWORKS = ("default", "none", "host")
 # Built-in defaults of a profile; `defaults:` in profiles.yml overrides them.
@@ -399,6 +404,7 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _MEMORY = re.compile(r"^([0-9]+)([bkmg])$", re.IGNORECASE)
 _MEMORY_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RELATIVE_FILE = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$)).+$")
 
 
 def _scalar_kind(node: Node) -> str:
@@ -449,7 +455,7 @@ def _positive(w: Walker, node: Node, path: KeyPath, integer: bool) -> float | No
     return None
 
 
-def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ...]
+def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ...], base_dir: Path
                     ) -> dict[str, tuple[Node, Any]] | None:
     """The validated fields given in a profile (or in defaults), each with its node."""
     entries = w.mapping(node, path, allowed)
@@ -477,6 +483,8 @@ def _profile_fields(w: Walker, node: Node, path: KeyPath, allowed: tuple[str, ..
             value = _profilers(w, value_node, sub)
         elif key == "budgets":
             value = _budgets(w, value_node, sub)
+        elif key == "services":
+            value = _services(w, value_node, sub, base_dir)
         if value is not None:
             fields[key] = (value_node, value)
     return fields
@@ -498,6 +506,25 @@ def _duration_before_timeout(w: Walker, name: str, node: Node, duration: tuple[N
             + ": the timeout's SIGKILL would end the run before the duration's SIGINT, and the run would count "
             "as failed", "make 'duration' shorter than 'timeout', leaving time for 'grace', or raise 'timeout'")
     return False
+
+
+def _services_reachable(w: Walker, node: Node, path: KeyPath, fields: dict[str, tuple[Node, Any]],
+                        services: tuple[Service, ...], env: dict[str, EnvVar], network: str) -> bool:
+    """Services listen on the host's 127.0.0.1: only a target on the host's network reaches them,
+    and the variable that carries a service's address is not one the profile sets itself."""
+    ok = True
+    if network != "host":
+        where = fields["network"][0] if "network" in fields else fields["services"][0]
+        w.error(where, (*path, "network"), f"the profile has services, and its network is '{network}'",
+                "services listen on the host's 127.0.0.1, which the target reaches only with 'network: host'")
+        ok = False
+    for service in services:
+        if service.env_var in env:
+            w.error(fields["services"][0], (*path, "services", service.name, "env_var"),
+                    f"'{service.env_var}' is also set in the profile's env",
+                    "the service's address goes in that variable: remove it from env, or name another")
+            ok = False
+    return ok
 
 
 def _signals_free(w: Walker, node: Node, path: KeyPath, profilers: dict[str, Any]) -> bool:
@@ -558,13 +585,17 @@ def _env(w: Walker, node: Node, path: KeyPath) -> tuple[EnvVar, ...] | None:
             w.error(key_node, sub, "a variable name is letters, digits and '_', not starting with a digit")
             continue
         if isinstance(value_node, MappingNode):
-            spec = w.mapping(value_node, sub, ("secret",),
+            spec = w.mapping(value_node, sub, ("secret", "default"),
                              "a secret is {secret: HOST_VARIABLE}: its value is read from the host when the run "
                              "starts and is written nowhere")
             if spec is not None and "secret" in spec:
                 host = w.string(spec["secret"][1], (*sub, "secret"), _ENV_NAME, "a host environment variable name")
-                if host:
-                    env.append(EnvVar(name, secret_from=host))
+                default = None
+                if "default" in spec:
+                    default = w.string(spec["default"][1], (*sub, "default"),
+                                       what="a string (the value used when the host variable is unset)")
+                if host and (default is not None or "default" not in spec):
+                    env.append(EnvVar(name, secret_from=host, default=default))
             elif spec is not None:
                 w.error(value_node, sub, "'secret' is missing", "write {secret: HOST_VARIABLE}")
         elif _scalar_kind(value_node) in ("str", "int", "float", "bool"):
@@ -572,6 +603,108 @@ def _env(w: Walker, node: Node, path: KeyPath) -> tuple[EnvVar, ...] | None:
         else:
             w.error(value_node, sub, f"expected a string, or {{secret: HOST_VARIABLE}}, got {describe(value_node)}")
     return tuple(env)
+
+
+def _placeholders_known(w: Walker, node: Node, path: KeyPath, text: str) -> bool:
+    """Only {dir}, {port} and {python} may appear in a service's command, env values and address."""
+    unknown = [name for name in _PLACEHOLDER.findall(text) if name not in SERVICE_PLACEHOLDERS]
+    if unknown:
+        w.error(node, path, f"unknown placeholder '{{{unknown[0]}}}' in '{text}'",
+                "known: " + ", ".join(f"{{{n}}}" for n in SERVICE_PLACEHOLDERS)
+                + " (the service's port, its folder in the run directory, ljprof's Python)")
+    return not unknown
+
+
+def _services(w: Walker, node: Node, path: KeyPath, base_dir: Path) -> tuple[Service, ...] | None:
+    """`services:` of a profile: {name: {command, image, cwd, env, env_var, address, ready, ready_timeout}}."""
+    entries = w.mapping(node, path, ())
+    if entries is None:
+        return None
+    services = []
+    env_vars: dict[str, str] = {}
+    for name, (key_node, value_node) in entries.items():
+        sub = (*path, name)
+        if not _RECIPE_NAME.match(name):
+            w.error(key_node, sub, "a service name must be lower-case letters, digits, '.', '_' or '-' (it names "
+                    "its log file), starting with a letter or digit, at most 63 characters")
+            continue
+        errors_before = len(w.errors)
+        fields = w.mapping(value_node, sub, SERVICE_KEYS,
+                           f"a service maps some of {', '.join(SERVICE_KEYS)} to values; 'command' is required")
+        if fields is None:
+            continue
+        if "command" not in fields:
+            w.error(value_node, sub, "'command' is missing",
+                    "give its argv as a list, e.g. ['{python}', -m, ljprof.services.fake_telegram, --port, '{port}']")
+            continue
+        command = _args(w, fields["command"][1], (*sub, "command")) or ()
+        if "command" in fields and not command and len(w.errors) == errors_before:
+            w.error(fields["command"][1], (*sub, "command"), "the command is empty", "give at least the program")
+        for index, word in enumerate(command):
+            _placeholders_known(w, fields["command"][1].value[index], (*sub, "command", index), word)
+        image = ""
+        if "image" in fields:
+            image = w.string(fields["image"][1], (*sub, "image"), IMAGE_REF,
+                             "a Docker image reference such as redis:7") or ""
+        cwd = None if "image" in fields else base_dir
+        if "cwd" in fields and "image" in fields:
+            w.error(fields["cwd"][0], sub, "'cwd' is given with 'image'",
+                    "'cwd' is where a host command runs; a container runs in its image's working folder")
+        elif "cwd" in fields:
+            text = w.string(fields["cwd"][1], (*sub, "cwd"))
+            if text is not None:
+                cwd = (base_dir / text).resolve()
+                if not cwd.is_dir():
+                    w.error(fields["cwd"][1], (*sub, "cwd"), f"'{text}' is not a folder",
+                            f"name a folder relative to the folder of the configuration file ({base_dir})")
+        env: tuple[EnvVar, ...] = ()
+        if "env" in fields:
+            env = _env(w, fields["env"][1], (*sub, "env")) or ()
+            for var in env:
+                _placeholders_known(w, fields["env"][1], (*sub, "env", var.name), var.value)
+        env_var = ""
+        if "env_var" in fields:
+            env_var = w.string(fields["env_var"][1], (*sub, "env_var"), _ENV_NAME,
+                               "a variable name (letters, digits and '_', not starting with a digit)") or ""
+            if env_var in env_vars:
+                w.error(fields["env_var"][1], (*sub, "env_var"),
+                        f"'{env_var}' is already the address of service '{env_vars[env_var]}'",
+                        "give each service its own variable")
+            env_vars.setdefault(env_var, name)
+        address = Service.address
+        if "address" in fields:
+            address = w.string(fields["address"][1], (*sub, "address")) or address
+            _placeholders_known(w, fields["address"][1], (*sub, "address"), address)
+        ready, ready_file = "port", ""
+        if "ready" in fields:
+            ready, ready_file = _ready(w, fields["ready"][1], (*sub, "ready"))
+        ready_timeout = Service.ready_timeout
+        if "ready_timeout" in fields:
+            ready_timeout = parse_duration(w, fields["ready_timeout"][1], (*sub, "ready_timeout")) or ready_timeout
+        if len(w.errors) == errors_before:
+            services.append(Service(name=name, command=command, image=image, cwd=cwd, env=env, env_var=env_var,
+                                    address=address, ready=ready, ready_file=ready_file, ready_timeout=ready_timeout))
+    return tuple(services)
+
+
+def _ready(w: Walker, node: Node, path: KeyPath) -> tuple[str, str]:
+    """`ready: port` (127.0.0.1:{port} accepts a connection) or `ready: {file: NAME}` (NAME appears in {dir})."""
+    hint = "write 'ready: port' (a TCP connect to 127.0.0.1:{port}) or 'ready: {file: NAME}' (NAME appears in " \
+           "the service's folder {dir})"
+    if isinstance(node, MappingNode):
+        spec = w.mapping(node, path, ("file",), hint)
+        if spec is not None and "file" in spec:
+            name = w.string(spec["file"][1], (*path, "file"), _RELATIVE_FILE,
+                            "a file name relative to the service's folder (no '..', not absolute)")
+            if name:
+                return "file", name
+        elif spec is not None:
+            w.error(node, path, "'file' is missing", hint)
+    elif _scalar_kind(node) == "str" and node.value == "port":
+        return "port", ""
+    else:
+        w.error(node, path, f"expected 'port' or {{file: NAME}}, got {describe(node)}", hint)
+    return "port", ""
 
 
 def _limits(w: Walker, node: Node, path: KeyPath) -> dict[str, float | int] | None:
@@ -699,7 +832,7 @@ def _profiles(w: Walker, node: Node, defaults: dict[str, tuple[Node, Any]], imag
                     "folders and artifacts), starting with a letter or digit, at most 63 characters")
             continue
         errors_before = len(w.errors)
-        fields = _profile_fields(w, value_node, sub, PROFILE_KEYS)
+        fields = _profile_fields(w, value_node, sub, PROFILE_KEYS, base_dir)
         if fields is None or len(w.errors) > errors_before:
             continue
         profile = _merge_profile(w, name, value_node, sub, defaults, fields, images, base_dir, broken)
@@ -767,6 +900,10 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
     if not _duration_before_timeout(w, name, node, pick("duration"), pick("timeout"), "duration" in fields):
         return None
     limits = merged("limits")
+    env = merged("env")
+    services: tuple[Service, ...] = fields["services"][1] if "services" in fields else ()
+    if services and not _services_reachable(w, node, path, fields, services, env, str(pick("network")[1])):
+        return None
     profilers = {k: v for k, v in merged("profilers").items() if v is not None}
     if not _signals_free(w, pick("profilers")[0] or node, (*path, "profilers"), profilers):
         return None
@@ -780,7 +917,7 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         cwd=cwd,
         script=str(script),
         args=fields["args"][1] if "args" in fields else (),
-        env=tuple(merged("env").values()),
+        env=tuple(env.values()),
         duration=pick("duration")[1],
         timeout=float(pick("timeout")[1]),
         grace=float(pick("grace")[1]),
@@ -790,6 +927,7 @@ def _merge_profile(w: Walker, name: str, node: Node, path: KeyPath, defaults: di
         exit_codes=tuple(pick("exit_codes")[1]),
         profilers=profilers,
         budgets=tuple(budget for _, budget in budgets.values()),
+        services=services,
     )
 
 

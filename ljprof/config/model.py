@@ -75,6 +75,7 @@ class EnvVar:
     name: str
     value: str = ""
     secret_from: str = ""  # the host variable that holds the secret
+    default: str | None = field(default=None, repr=False)  # a secret's value when its host variable is unset
 
     @property
     def is_secret(self) -> bool:
@@ -104,6 +105,28 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Service:
+    """A companion process a profile's target talks to (e.g. a fake Bot API), started before the target.
+
+    It runs on the host (`image` empty) or in a container from `image`, in both cases
+    on the host's network, listening on 127.0.0.1:{port}. `{port}` (a free port),
+    `{dir}` (the service's folder in the run directory) and `{python}` (ljprof's own
+    Python) are filled in its command, env values and address when the run starts.
+    """
+
+    name: str
+    command: tuple[str, ...]
+    image: str = ""  # a Docker image reference; '' runs the command on the host
+    cwd: Path | None = None  # host commands: where they run (the loader's default: profiles.yml's folder)
+    env: tuple[EnvVar, ...] = ()
+    env_var: str = ""  # the target's variable that gets the address
+    address: str = "http://127.0.0.1:{port}"
+    ready: str = "port"  # port (a TCP connect to 127.0.0.1:{port} succeeds) | file
+    ready_file: str = ""  # for ready: file, a path relative to {dir} that appears when it is ready
+    ready_timeout: float = 10.0  # seconds
+
+
+@dataclass(frozen=True)
 class Profile:
     """One entry of `profiles:` with `defaults:` and the built-in defaults merged in."""
 
@@ -122,3 +145,4 @@ class Profile:
     exit_codes: tuple[int, ...] = (0,)  # exit codes that count as success
     profilers: dict[str, dict[str, object]] = field(default_factory=dict)
     budgets: tuple[Budget, ...] = ()
+    services: tuple[Service, ...] = ()

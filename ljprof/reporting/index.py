@@ -19,7 +19,15 @@ from markupsafe import Markup
 from ljprof import __version__
 from ljprof.reporting.model import RunDir, Section
 from ljprof.reporting.page import asset, environment
-from ljprof.reporting.runfacts import STDERR_TAIL, clip, ending_of, limits_text, stderr_lines, traceback_of
+from ljprof.reporting.runfacts import (
+    STDERR_TAIL,
+    clip,
+    ending_of,
+    limits_text,
+    service_lines,
+    stderr_lines,
+    traceback_of,
+)
 from ljprof.reporting.timeline import chart_data, chart_json
 from ljprof.reporting.units import format_seconds
 
@@ -87,6 +95,7 @@ class IndexPage:
                                                     for s in sent)))
         if m.get("profilers"):
             facts.append(("profilers", ", ".join(sorted(m["profilers"]))))
+        facts.extend(("service", line) for line in service_lines(m))
         chart = self.chart()
         raw_by_producer: dict[str, list[str]] = {}
         for f in m.get("files", []):

@@ -128,3 +128,22 @@ def limits_text(config: dict[str, Any]) -> str:
         if isinstance(config.get(key), (int, float)):
             parts.append(f"{what} {config[key]:g} s")
     return ", ".join(parts)
+
+
+def service_lines(manifest: dict[str, Any]) -> list[str]:
+    """One line per service of the run (manifest["services"]): where it listened, and whether it died."""
+    lines = []
+    for s in manifest.get("services") or []:
+        where = f"{s.get('address')}" + (f" in ${s['env_var']}" if s.get("env_var") else "")
+        kind = f"container {s.get('image')}" if s.get("kind") == "container" else "host command"
+        ready = f"ready in {format_seconds(float(s['ready_s']))}" if isinstance(s.get("ready_s"), (int, float)) \
+            else "never ready"
+        line = f"{s.get('name')}: {kind}, {where}, {ready}"
+        if s.get("state") == "died":
+            after = s.get("died_after_s")
+            line += (f"; DIED {format_seconds(float(after))} into the run" if isinstance(after, (int, float))
+                     else "; DIED during the run") + f" (exit code {s.get('exit_code')}; see {s.get('log')})"
+        else:
+            line += f"; stopped after the target (log {s.get('log')})"
+        lines.append(line)
+    return lines

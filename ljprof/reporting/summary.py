@@ -20,7 +20,7 @@ from ljprof.reporting.runfacts import ending_of, stderr_lines, traceback_of
 from ljprof.reporting.units import format_seconds
 
 RUN_KEYS = frozenset({"ljprof_version", "profile", "run_id", "started", "image", "ending", "duration_s",
-                      "findings", "profilers"})
+                      "findings", "profilers", "services"})
 HEAP_KEYS = ("samples", "start_kb", "end_kb", "peak_kb", "slope_kb_per_min", "growing")
 MARKDOWN_LIMIT = 1000 * 1024  # GitHub takes up to 1 MiB of job summary per step
 
@@ -42,6 +42,8 @@ def summary_data(run: RunDir, sections: Sequence[Section]) -> Json:
         "heap": dict.fromkeys(HEAP_KEYS),
         "findings": [s.headline for s in sections if s.headline],
         "profilers": {},
+        "services": [{k: s.get(k) for k in ("name", "state", "exit_code", "died_after_s", "log")}
+                     for s in m.get("services") or []],
     }
     for s in sections:
         entry: Json = {**s.summary, "state": s.state}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ljprof.config.model import Profile
+from ljprof.config.model import EnvVar, Profile, Service
 from ljprof.container import CONFIG_DIR, HARNESS_DIR, HOME_DIR, OUT_DIR, PROFILERS_MOUNT, TARGET_DIR
 from ljprof.errors import ConfigError
 from ljprof.profilers import PROFILERS, PROFILERS_DIR, harness_lua
@@ -21,6 +21,15 @@ from ljprof.profilers import PROFILERS, PROFILERS_DIR, harness_lua
 RUN_UID = 10001  # runs targets when the task runs as root; never root inside
 SECRET_MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values are not masked in logs (they would mask ordinary text)
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """A service with its environment resolved; secrets apart, as in RunPlan."""
+
+    service: Service
+    env: dict[str, str]
+    secret_env: dict[str, str] = field(repr=False, default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class RunPlan:
     user: str
     harness_options: dict[str, Any]
     secret_env: dict[str, str] = field(repr=False, default_factory=dict)
+    services: tuple[ServicePlan, ...] = ()
 
     @property
     def environment(self) -> dict[str, str]:
@@ -40,7 +50,9 @@ class RunPlan:
         return {**self.env, **self.secret_env}
 
     def secret_values(self) -> list[str]:
-        return [v for v in self.secret_env.values() if len(v) >= MIN_SECRET_LENGTH]
+        """Every secret of the run, the target's and its services', as logs must not show them."""
+        values = {*self.secret_env.values(), *(v for s in self.services for v in s.secret_env.values())}
+        return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
 def check_image(profile: Profile, facts: Mapping[str, Any], tag: str) -> None:
@@ -60,17 +72,13 @@ def plan_run(profile: Profile, image_tag: str, environ: Mapping[str, str], host_
     working_dir = TARGET_DIR if profile.cwd == "." else f"{TARGET_DIR}/{profile.cwd}"
     # What a shell would have set: the target's folder, and a HOME it can write to.
     env: dict[str, str] = {"PWD": working_dir, "HOME": HOME_DIR}
-    secrets: dict[str, str] = {}
-    for var in profile.env:
-        if not var.is_secret:
-            env[var.name] = var.value
-        elif var.secret_from in environ:
-            secrets[var.name] = environ[var.secret_from]
-        else:
-            raise ConfigError(
-                f"profiles.{profile.name}.env.{var.name}: the secret comes from the host variable "
-                f"{var.secret_from}, which is not set\n  hint: export {var.secret_from}=... before the run "
-                "(its value is passed to the target and written nowhere)")
+    secrets = resolve_env(profile.env, environ, env, f"profiles.{profile.name}.env")
+    services = []
+    for service in profile.services:
+        service_env: dict[str, str] = {}
+        service_secrets = resolve_env(service.env, environ, service_env,
+                                      f"profiles.{profile.name}.services.{service.name}.env")
+        services.append(ServicePlan(service, service_env, service_secrets))
     harness = {
         "out": OUT_DIR,
         "profilers": {name: harness_options(name, opts) for name, opts in sorted(profile.profilers.items())},
@@ -86,7 +94,27 @@ def plan_run(profile: Profile, image_tag: str, environ: Mapping[str, str], host_
         user=f"{RUN_UID}:{RUN_UID}" if uid == 0 else f"{uid}:{os.getgid() if host_uid is None else uid}",
         harness_options=harness,
         secret_env=secrets,
+        services=tuple(services),
     )
+
+
+def resolve_env(variables: tuple[EnvVar, ...], environ: Mapping[str, str], plain: dict[str, str],
+                where: str) -> dict[str, str]:
+    """Put literal values in `plain`; return the secrets, read from the host (or their default)."""
+    secrets: dict[str, str] = {}
+    for var in variables:
+        if not var.is_secret:
+            plain[var.name] = var.value
+        elif var.secret_from in environ:
+            secrets[var.name] = environ[var.secret_from]
+        elif var.default is not None:
+            secrets[var.name] = var.default
+        else:
+            raise ConfigError(
+                f"{where}.{var.name}: the secret comes from the host variable "
+                f"{var.secret_from}, which is not set\n  hint: export {var.secret_from}=... before the run "
+                "(its value is passed to the target and written nowhere)")
+    return secrets
 
 
 def harness_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,10 +130,14 @@ def redacted_profile(profile: Profile) -> dict[str, Any]:
     """The resolved profile for the manifest: secrets are named, never valued."""
     data = asdict(profile)
     data["workdir"] = str(profile.workdir)
-    data["env"] = {
-        v.name: (f"<secret from ${v.secret_from}>" if v.is_secret else v.value) for v in profile.env
-    }
+    data["env"] = redacted_env(profile.env)
+    data["services"] = [{**asdict(s), "cwd": str(s.cwd) if s.cwd else None, "env": redacted_env(s.env)}
+                        for s in profile.services]
     return data
+
+
+def redacted_env(variables: tuple[EnvVar, ...]) -> dict[str, str]:
+    return {v.name: (f"<secret from ${v.secret_from}>" if v.is_secret else v.value) for v in variables}
 
 
 def lua_literal(value: Any) -> str:

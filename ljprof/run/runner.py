@@ -18,7 +18,8 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +32,7 @@ from ljprof.docker_engine import LABEL_OWNER
 from ljprof.errors import LjprofError
 from ljprof.image.plan import LABEL_MANAGED, PACKAGE_ROOT
 from ljprof.profilers import PROFILERS, PROFILERS_DIR
+from ljprof.run import services as run_services
 from ljprof.run.plan import (
     RunPlan,
     options_file_text,
@@ -96,9 +98,12 @@ def point_latest(reports: Path, profile: str, run_id: str) -> None:
     os.replace(tmp, link)
 
 
-def supervise(c: Any, plan: RunPlan, started: float, tick: Callable[[float], None] | None = None) -> Supervision:
-    """Wait for the target; SIGINT at `duration`, SIGTERM and SIGKILL a grace period apart, SIGKILL at `timeout`;
-    `tick(elapsed)` at every look (the console's live status)."""
+def supervise(c: Any, plan: RunPlan, started: float, watch: Callable[[], None] = lambda: None,
+              tick: Callable[[float], None] | None = None) -> Supervision:
+    """Wait for the target; SIGINT at `duration`, SIGTERM and SIGKILL a grace period apart, SIGKILL at `timeout`.
+
+    `watch` is called on every poll (the services note when one of them dies), and `tick(elapsed)` too
+    (the console's live status)."""
     profile = plan.profile
     sup = Supervision()
     next_step: float | None = profile.duration
@@ -116,6 +121,7 @@ def supervise(c: Any, plan: RunPlan, started: float, tick: Callable[[float], Non
                 sup.stopped_by = sup.stopped_by or "duration"
                 sup.send(c, sig, elapsed, "duration" if sig == "SIGINT" else "grace period over")
                 next_step = elapsed + profile.grace if steps else None
+            watch()
             if tick is not None:
                 tick(elapsed)
             time.sleep(POLL_SECONDS)
@@ -279,6 +285,10 @@ def describe_files(run_dir: Path) -> list[dict[str, Any]]:
         rel = path.relative_to(run_dir).as_posix()
         if rel.startswith("sources/"):
             producer = "a Lua source the run used, kept for reports"
+        elif rel.startswith("services/"):
+            name, _, rest = rel.removeprefix("services/").partition("/")
+            producer = (f"service {name.removesuffix('.log')}: its output (secrets masked)" if not rest
+                        else f"service {name}: written by it")
         else:
             producer = producers.get(path.name) or next(
                 (what for name, what in producers.items() if "*" in name and fnmatch.fnmatchcase(path.name, name)),
@@ -303,6 +313,25 @@ def take_back(folder: Path) -> None:
         os.chown(path, uid, gid, follow_symlinks=False)
 
 
+@contextmanager
+def _services_started(client: docker.DockerClient, plan: RunPlan, run_dir: Path, owner: dict[str, str],
+                      secrets_list: list[str]) -> Iterator[run_services.Services]:
+    """The profile's services, each ready before the next starts; all stopped on every way out.
+
+    Ctrl-C while they start ends the run before the target starts."""
+    services = run_services.Services(client, run_dir, plan.user, owner, secrets_list)
+    try:
+        try:
+            for service in plan.services:
+                services.wait_ready(services.start(service))
+        except KeyboardInterrupt:
+            raise RunCancelled(f"cancelled while the services started; the target was not started (their logs "
+                               f"are in {run_dir / 'services'})") from None
+        yield services
+    finally:
+        services.stop_all()
+
+
 @dataclass(frozen=True)
 class RunResult:
     run_id: str
@@ -311,8 +340,8 @@ class RunResult:
 
 
 def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], reports: Path,
-        prepare_started: float, watch: Callable[[Path, float], None] | None = None) -> RunResult:
-    """Run the plan's target in a container and leave a complete run directory; `watch(raw, elapsed)` is
+        prepare_started: float, status: Callable[[Path, float], None] | None = None) -> RunResult:
+    """Run the plan's target in a container and leave a complete run directory; `status(raw, elapsed)` is
     called while the target runs (the console's live status reads raw/ as the profilers write it)."""
     profile = plan.profile
     run_id, run_dir = make_run_dir(reports, profile.name)
@@ -323,8 +352,10 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
     hand_over = os.geteuid() == 0 and run_uid != 0
     if hand_over:  # root on the host: the unprivileged run user writes raw/, and we take it back afterwards
         os.chown(raw, run_uid, run_gid)
+    owner = {LABEL_RUN: run_id, LABEL_PROFILE: profile.name, LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}"}
     try:
-        with tempfile.TemporaryDirectory(prefix="ljprof-run-") as config_dir:
+        with tempfile.TemporaryDirectory(prefix="ljprof-run-") as config_dir, \
+                _services_started(client, plan, run_dir, owner, secrets_list) as services:
             os.chmod(config_dir, 0o755)  # readable by the unprivileged run user
             options = Path(config_dir, "options.lua")
             options.write_text(options_file_text(plan), encoding="utf-8")
@@ -334,7 +365,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
                 command=plan.command,
                 user=plan.user,
                 working_dir=plan.working_dir,
-                environment=plan.environment,
+                environment={**plan.environment, **services.env()},
                 mounts=[(str(profile.workdir), TARGET_DIR), (str(PACKAGE_ROOT / "harness"), HARNESS_DIR),
                         (str(PROFILERS_DIR), PROFILERS_MOUNT), (config_dir, CONFIG_DIR)],
                 # Results go straight to the host: no copy after the run, nothing lost if the engine
@@ -345,19 +376,23 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
                 memory=profile.limits.memory,
                 cpus=profile.limits.cpus,
                 pids=profile.limits.pids,
-                labels={LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_PROFILE: profile.name,
-                        LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}"},
+                labels={LABEL_MANAGED: "true", **owner},
             )
             with docker_engine.started(client, spec) as c:
                 target_started = time.monotonic()
-                sup = supervise(c, plan, target_started, (lambda t: watch(raw, t)) if watch else None)
+                services.target_started = target_started
+                sup = supervise(c, plan, target_started, services.watch,
+                                (lambda t: status(raw, t)) if status else None)
                 target_ended = time.monotonic()
                 state = docker_engine.container_state(c)
                 docker_engine.save_logs(c, raw / "stdout.log", raw / "stderr.log",
                                         lambda line: redact(line, secrets_list))
+            services.stop_all()  # after the target, before the files are listed
     finally:
         if hand_over:
             take_back(raw)
+            if (run_dir / "services").is_dir():
+                take_back(run_dir / "services")
     kept = keep_sources(profile.workdir, run_dir / "sources")
     unpack_image_sources(raw / IMAGE_SOURCES, run_dir / "sources", SOURCES_LIMIT - kept)
     harness = parse_harness_log(raw / "harness.tsv")
@@ -375,6 +410,7 @@ def run(client: docker.DockerClient, plan: RunPlan, image: dict[str, Any], repor
         "ending": describe_ending(state, sup, harness, profile.exit_codes, profile.limits.memory),
         "timeline": harness["events"],
         "profilers": {name: PROFILERS[name].assess(raw) for name in sorted(profile.profilers)},
+        "services": services.records(),
         "files": describe_files(run_dir),
         "timings": {
             "prepare_s": round(target_started - prepare_started, 3),

@@ -21,20 +21,39 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
 
 
-def test_bot_on_upstream_luajit_runs_and_is_stopped_after_its_duration(
+def test_bot_on_upstream_luajit_answers_the_fake_bot_api_and_its_heap_grows(
         tmp_path: Path, base_image: str, upstream_tree: Path) -> None:
     environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_SOURCE": str(upstream_tree),
                "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+    environ.pop("BOT_TOKEN", None)  # the demo's default token, as from a fresh clone
     out = io.StringIO()
     result = commands.profile(REPO / "profiles.yml", "bot-upstream", "offline", {}, environ, out, reports=tmp_path)
     m = result.manifest
-    assert (m["ending"]["kind"], m["ending"]["stopped_by"]) == ("interrupted", "duration")
+    assert (m["ending"]["kind"], m["ending"]["stopped_by"], m["ending"]["ok"]) == ("interrupted", "duration", True)
     assert m["image"]["luajit"]["build_system"] == "make"
     stdout = (result.run_dir / "raw" / "stdout.log").read_text().splitlines()
-    assert stdout[0] == "ljprof-demo: started (token not set)"
-    assert re.fullmatch(r"ljprof-demo: 50 updates handled, \d+ chats, \d+ KB in use", stdout[1])
-    # 100 ms apart over 5 s and a bit (the bot notices SIGINT when its sleep ends)
-    assert 45 <= m["profilers"]["gc"]["samples"] <= 70
+    (api,) = m["services"]
+    assert (api["name"], api["state"], api["env_var"]) == ("telegram", "ran", "BOT_API_URL")
+    assert stdout[0] == f"ljprof-demo: started as @ljprof_demo_bot, polling {api['address']}"
+    assert re.fullmatch(r"ljprof-demo: 50 updates handled, \d+ replies, \d+ chats, \d+ KB in use", stdout[1])
+    stopped = re.fullmatch(r"ljprof-demo: stopped by SIGINT after (\d+) updates, (\d+) replies, \d+ chats",
+                           stdout[-1])
+    assert stopped, stdout
+    # every reply the bot counted reached the fake API, which recorded it
+    sent = [json.loads(line) for line in (result.run_dir / "services/telegram/sent.jsonl").read_text().splitlines()]
+    assert len(sent) == int(stopped[2]) >= 40
+    assert any(s["text"] == "/start, /help, /echo TEXT, /stats; anything else I repeat in capitals." for s in sent)
+    log = (result.run_dir / "services/telegram.log").read_text()
+    assert log.splitlines()[-1] == f"stopped: {log.count('getUpdates -> 200 10 updates') * 10} updates delivered, " \
+                                   f"{len(sent)} messages sent"
+    assert "123456:ljprof-demo-token" not in log + "\n".join(stdout)
+    # the leak, in the heap verdict
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert summary["heap"]["growing"] is True, summary["heap"]
+    assert summary["heap"]["floor_end_kb"] - summary["heap"]["floor_start_kb"] > 100
+    assert "\nLua heap: growing, floor rose from " in out.getvalue()
+    # 100 ms apart over 5 s and a bit (the bot notices SIGINT when its long poll returns)
+    assert 45 <= m["profilers"]["gc"]["samples"] <= 80
 
 
 @pytest.mark.tarantool
@@ -47,6 +66,7 @@ def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base
     m = result.manifest
     assert m["profilers"]["memprof"]["complete"] is True
     assert m["profilers"]["metrics"]["samples"] >= 45
+    assert m["services"][0]["state"] == "ran"
     leak_line = next(n for n, line in enumerate((REPO / "examples/bot/bot.lua").read_text().splitlines(), 1)
                      if line.endswith("-- LEAK"))
     printed = out.getvalue()
@@ -54,7 +74,7 @@ def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base
     assert "\nLua heap: growing, floor rose from " in printed, printed
     html = (result.run_dir / "memprof.html").read_text()
     first_live_row = html.split("<h2>Live at the end</h2>", 1)[1].split("<tbody>", 2)[1]
-    assert f"bot.lua:{leak_line}: for i = 1, #replies do delivered" in first_live_row
+    assert f"bot.lua:{leak_line}: delivered[#delivered + 1] = {{ chat = message.chat.id" in first_live_row
     section = PROFILERS["memprof"].report(RunDir.load(result.run_dir))
     assert section.state == "complete"
     assert section.summary_top["memprof"]["top_sites"][0]["location"] == f"@bot.lua:{leak_line}"

@@ -28,6 +28,15 @@ profiles:
     image: offline
     workdir: bot
     script: bot.lua
+    network: host
+    env:
+      BOT_TOKEN: "123:snapshot"
+    services:
+      telegram:
+        command: ["{python}", -m, ljprof.services.fake_telegram, --port, "{port}"]
+        cwd: REPO
+        env: {FAKE_TELEGRAM_TOKEN: "123:snapshot"}
+        env_var: BOT_API_URL
     duration: 5s
     profilers:
       memprof: {start: manual}
@@ -37,7 +46,7 @@ profiles:
 
 def test_the_bots_leak_by_path_and_allocation_site(tmp_path: Path, base_image: str, tarantool_git: GitSource) -> None:
     shutil.copytree(REPO / "examples" / "bot", tmp_path / "bot")
-    (tmp_path / "profiles.yml").write_text(PROFILES)
+    (tmp_path / "profiles.yml").write_text(PROFILES.replace("cwd: REPO", f"cwd: {REPO}"))
     environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
                "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     result = commands.profile(tmp_path / "profiles.yml", "bot", None, {}, environ, io.StringIO(),

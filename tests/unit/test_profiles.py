@@ -34,11 +34,13 @@ def project(tmp_path: Path, text: str) -> Path:
 def test_the_shipped_bot_profile() -> None:
     bot = load_config(REPO / "profiles.yml").profiles["bot"]
     assert (bot.image, bot.script, bot.workdir) == ("default", "bot.lua", REPO / "examples" / "bot")
-    assert (bot.duration, bot.timeout, bot.grace, bot.network) == (5.0, 120.0, 3.0, "none")
+    assert (bot.duration, bot.timeout, bot.grace, bot.network) == (5.0, 120.0, 3.0, "host")  # for its service
     assert (bot.limits.memory, bot.limits.cpus, bot.limits.pids) == (1024**3, 1.0, 64)
     assert bot.profilers == {"gc": {"interval": 0.1}, "memprof": {"start": "manual", "windows": 1.0},
                              "metrics": {"interval": 0.1}, "proc": {}}
-    assert bot.env == (EnvVar("BOT_NAME", "ljprof-demo"),)
+    assert bot.env == (EnvVar("BOT_NAME", "ljprof-demo"),
+                       EnvVar("BOT_TOKEN", secret_from="BOT_TOKEN", default="123456:ljprof-demo-token"))
+    assert [s.name for s in bot.services] == ["telegram"]
 
 
 def test_defaults_merge_key_by_key_and_a_profile_can_switch_a_profiler_off(tmp_path: Path) -> None:

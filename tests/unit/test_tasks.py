@@ -22,7 +22,7 @@ def test_check_lists_the_shipped_recipes(capsys: pytest.CaptureFixture[str]) -> 
         "b52fe9795db249e7803aeef22c2ed6129a97aaeb; LuaRocks from source; luasec copas lua-cjson; "
         "loom from https://github.com/cloudflare/loom.git @ 643db2f1840e23c62c0bcdadc3131eef03a6e431")
     assert out[4] == (f"  profile bot: luajit bot.lua in {REPO / 'examples' / 'bot'} on image default; "
-                      "profilers: gc, memprof, metrics, proc")
+                      "profilers: gc, memprof, metrics, proc; service telegram (host command)")
 
 
 def test_a_config_error_becomes_exit_code_2_with_the_message(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,7 +53,10 @@ return function(ctx)
     end,
     stop = function()
       stop_windows()
-      -- What is garbage now would read as live at the end: collect it first.
+      -- What is garbage now would read as live at the end: collect it first,
+      -- twice: a userdata with a finalizer (a socket, a file) is finalized by
+      -- one cycle and freed only by the next.
+      collectgarbage("collect")
       collectgarbage("collect")
       return misc.memprof.stop()
     end,
