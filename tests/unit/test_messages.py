@@ -225,3 +225,14 @@ def test_a_stray_closing_brace_is_not_taken_for_indentation(tmp_path: Path) -> N
         parse_config(text, "profiles.yml", tmp_path)
     assert str(info.value) == ("profiles.yml:4:51: not valid YAML: line 4, column 51: a '}' that closes nothing\n"
                                "  hint: remove it, or open its '{' earlier")
+
+
+def test_check_says_nothing_of_a_secret_with_a_default(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.lua").write_text("")
+    config = tmp_path / "profiles.yml"
+    config.write_text("images:\n  default: {}\nprofiles:\n  bot:\n    workdir: app\n    script: main.lua\n"
+                      "    env: {BOT_TOKEN: {secret: BOT_TOKEN, default: '123456:demo'}}\n")
+    out = io.StringIO()
+    commands.check(config, out, {})
+    assert "warning:" not in out.getvalue()
