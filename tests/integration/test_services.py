@@ -111,7 +111,7 @@ profiles:
   ctrl-c-services:
     workdir: t
     script: waits.lua
-    duration: 60s
+    duration: 50s   # shorter than the timeout (60s): Ctrl-C comes long before either
     services:
       telegram:
         command: ["{{python}}", -m, ljprof.services.fake_telegram, --port, "{{port}}"]
