@@ -52,7 +52,7 @@ def test_two_hot_functions_split_3_to_1_with_named_frames(project: Path, upstrea
               for line in folded.splitlines()}
     own = {flame.function_name(t.frame): t.self for t in flame.top_frames(stacks, 20)}
     slow, fast = own["@hot.lua slow"], own["@hot.lua fast"]
-    assert 0.60 <= slow / (slow + fast) <= 0.88, (slow, fast)
+    assert 0.60 <= slow / (slow + fast) <= 0.88, (slow, fast, folded)
     assert slow + fast >= 100  # 2 s at 10 ms
     states = flame.vm_states({s: c for s, c in stacks.items() if "@hot.lua:11 slow" in s})
     assert max(states, key=lambda k: states[k]) == "interpreted"
