@@ -196,11 +196,12 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, params: dict[str, Any]) -> None:
         url = urlsplit(self.path)
         status, data = self.server.api.call(url.path, {**dict(parse_qsl(url.query)), **params})
-        self.reply(status, data, url.path)
         result = data.get("result")
         count = f"{len(result)} updates" if isinstance(result, list) else "ok" if data.get("ok") else \
             data.get("description")
+        # logged before the answer goes out: whoever has the answer finds the request in the log
         self.server.log(f"{self.command} {masked(url.path)} -> {status} {count}")
+        self.reply(status, data, url.path)
 
     def reply(self, status: int, data: dict[str, Any], path: str) -> None:
         body = json.dumps(data).encode("utf-8")
