@@ -96,6 +96,15 @@ FORK_PROFILES = """
     image: ci-tarantool
     workdir: {folder}
     script: bot.lua
+    network: host
+    env:
+      BOT_TOKEN: "123:budgets"
+    services:
+      telegram:
+        command: ["{{python}}", -m, ljprof.services.fake_telegram, --port, "{{port}}"]
+        cwd: {repo}
+        env: {{FAKE_TELEGRAM_TOKEN: "123:budgets"}}
+        env_var: BOT_API_URL
     duration: 4s
     timeout: 60s
     profilers:
@@ -117,7 +126,7 @@ def test_live_bytes_budget_on_the_bot(tmp_path: Path, base_image: str, tarantool
     (tmp_path / "bot" / "bot.lua").write_text(text)
     config = tmp_path / "profiles.yml"
     config.write_text("images:\n  ci-tarantool:\n    luarocks: {from: debian}\n    rocks: [lua-cjson, luasocket]\n"
-                      "profiles:" + FORK_PROFILES.format(folder="bot"))
+                      "profiles:" + FORK_PROFILES.format(folder="bot", repo=REPO))
     env = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
            "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
     proc = invoke("profile", "--name", "bot", "--config", str(config), env=env)

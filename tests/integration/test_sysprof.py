@@ -35,7 +35,7 @@ def test_two_hot_functions_split_three_to_one(tmp_path: Path, base_image: str, t
     mul, add = total["@hot.lua:3 mul"], total["@hot.lua:10 add"]
     assert 0.60 <= mul / (mul + add) <= 0.88, total
     folded = (result.run_dir / "sysprof.folded").read_text()
-    assert "@hot.lua:16 spin;@hot.lua:3 mul;[Lua function] " in folded
+    assert "@hot.lua:18 spin;@hot.lua:3 mul;[Lua function] " in folded
     assert any(line.startswith("@hot.lua:10 add;trace ") for line in folded.splitlines())
     assert "sysprof: " in out.getvalue() and "hottest @hot.lua:3 mul" in out.getvalue()
 
