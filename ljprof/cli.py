@@ -7,11 +7,13 @@ has a profiles.yml (found upward from the current folder, or each task's --confi
 
 from __future__ import annotations
 
+import sys
+
 from invoke.parser.argument import Argument
 from invoke.program import Program
 
 from ljprof import __version__
-from ljprof.tasks import ns
+from ljprof.tasks import SIGPIPE_EXIT, ns, stdout_closed
 
 
 class LjprofProgram(Program):
@@ -29,4 +31,9 @@ program = LjprofProgram(namespace=ns, version=__version__, name="ljprof", binary
 
 
 def main() -> None:
-    program.run()
+    try:
+        program.run()  # the tasks handle a closed pipe themselves; invoke's own help and lists do not
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_closed()
+        sys.exit(SIGPIPE_EXIT)

@@ -59,11 +59,16 @@ def _errors() -> Iterator[None]:
     except LjprofError as exc:
         raise Exit(f"ljprof: error: {exc}", code=exc.exit_code) from None
     except BrokenPipeError:
-        # the rest of our output has nowhere to go: send it to /dev/null, so the final flush is quiet too
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        stdout_closed()
         raise Exit(code=SIGPIPE_EXIT) from None
+
+
+def stdout_closed() -> None:
+    """After a BrokenPipeError (`... | head -1`): the rest of our output has nowhere to go, so send it to
+    /dev/null, and the interpreter's last flush is quiet too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _options(base_image: str | None, luajit_git: str | None, luajit_ref: str | None,

@@ -75,6 +75,16 @@ def test_list_into_a_closed_pipe_ends_quietly(tmp_path: Path, command: list[str]
     assert head.stderr == ""
 
 
+def test_ljprof_help_into_a_closed_pipe_ends_quietly() -> None:
+    """invoke's own output (help, the task list) meets the closed pipe outside any task."""
+    with subprocess.Popen([sys.executable, "-c", "from ljprof.cli import main; main()", "--help"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before the first line is written
+        assert (proc.wait(timeout=60), proc.stderr.read()) == (141, b"")
+
+
 # -- a build that cannot fetch: the failing step, the engine's words, and the way round them -------------
 
 README_HINT = 'See the README\'s "Without GitHub, Docker Hub or luarocks.org".'
