@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -50,6 +50,7 @@ from ljprof.reporting.model import SourceLines
 from ljprof.reporting.overview import OverviewPage
 from ljprof.reporting.render import Rendered, render_run, write_atomically
 from ljprof.reporting.runfacts import service_lines
+from ljprof.reporting.units import format_size
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
 from ljprof.run.runner import RunResult
@@ -487,11 +488,17 @@ def stderr_tail(run_dir: Path, lines: int = 10) -> list[str]:
     return path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
 
 
+def reports_line(run_dir: Path, files: Sequence[Path]) -> str:
+    """The reports written, on one line: index.html first (the page to open), by name in the run directory."""
+    names = [str(p.relative_to(run_dir)) if p.is_relative_to(run_dir) else str(p) for p in files]
+    names.sort(key=lambda n: (n != "index.html", n))
+    return f"reports in {run_dir}: {', '.join(names)}\n"
+
+
 def report(run_dir: str | Path, out: TextIO) -> Rendered:
     """Render a run directory's reports (again) from its raw files, and say where they are and what they found."""
     rendered = render_run(Path(run_dir))
-    for path in rendered.files:
-        out.write(f"report: {path}\n")
+    out.write(reports_line(Path(run_dir), rendered.files))
     for section in rendered.sections:
         out.write(f"{section.headline or section.name + ': ' + section.state}\n")
         for line in section.console:
@@ -546,14 +553,27 @@ def format_run(result: RunResult) -> str:
              f"  run directory: {result.run_dir}",
              f"  prepared in {t['prepare_s']:.2f} s, ran {t['target_s']:.2f} s, collected in {t['collect_s']:.2f} s"]
     lines.extend(f"  service {line}" for line in service_lines(m))
-    sources = [f for f in m["files"] if f["path"].startswith("sources/")]
-    for f in m["files"]:
-        if not f["path"].startswith("sources/"):
-            lines.append(f"  {f['size']:>12,} B  {f['path']}  ({f['producer']})")
-    if sources:
-        lines.append(f"  {sum(f['size'] for f in sources):>12,} B  sources/  ({len(sources)} Lua files kept for "
-                     "reports)")
+    lines.extend(f"  {line}" for line in file_lines(m["files"]))
     return "\n".join(lines) + "\n"
+
+
+def file_lines(files: list[dict[str, Any]], shown: int = 4) -> list[str]:
+    """One line per folder of the run directory: its files (the largest first, by name), or for the kept
+    sources their count; the manifest and index.html list every file and what wrote it."""
+    folders: dict[str, list[dict[str, Any]]] = {}
+    for f in files:
+        folders.setdefault(f["path"].split("/", 1)[0] if "/" in f["path"] else ".", []).append(f)
+    lines = []
+    for folder, entries in folders.items():
+        total = format_size(sum(f["size"] for f in entries))
+        if folder == "sources":
+            lines.append(f"sources/  {len(entries)} Lua files kept for reports, {total}")
+            continue
+        largest = sorted(entries, key=lambda f: (-f["size"], f["path"]))
+        names = ", ".join(f"{f['path'].split('/', 1)[-1]} {format_size(f['size'])}" for f in largest[:shown])
+        more = f", and {len(largest) - shown} more" if len(largest) > shown else ""
+        lines.append(f"{folder}/  {names}{more} ({total} in all)" if folder != "." else f"{names}{more}")
+    return lines
 
 
 def memprof_file(path: str | Path, out: TextIO, *, leak_only: bool = False, human_readable: bool = False,

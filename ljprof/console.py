@@ -30,9 +30,12 @@ class BuildDisplay(BuildListener):
     def step(self, step: BuildStep) -> None:
         now = time.monotonic()
         self._clear_status()
-        self.out.write(f"  [{step.index:>2}/{step.total}] {_shorten(step.instruction, 100)}"
-                       f"  (+{now - self.started:.0f}s)\n")
-        self.out.flush()
+        # Only the steps that do work (the base image, RUN): ARG, COPY and LABEL take no time, and the
+        # full log has every step.
+        if step.instruction.startswith(("FROM", "RUN")):
+            self.out.write(f"  [{step.index:>2}/{step.total}] {_shorten(step.instruction, 100)}"
+                           f"  (+{now - self.started:.0f}s)\n")
+            self.out.flush()
         self.step_started = now
 
     def line(self, text: str) -> None:

@@ -62,6 +62,16 @@ def format_bytes_short(count: float) -> str:
     return f"{round(value, 2):g} GB"
 
 
+def format_size(count: float) -> str:
+    """A file's size, to three figures: "283 B", "5.2 KB", "344 KB", "1.3 GB" (binary units)."""
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" or abs(value) >= 99.95 else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def format_seconds(seconds: float) -> str:
     """A duration: "0.45 s", "4.4 s", "95 s", "10 min 5 s"."""
     if seconds < 1:

@@ -51,7 +51,9 @@ def git_build(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.Do
     outcome = commands.build(config, "ci-git", {}, environ, out, rebuild=True)
     printed = out.getvalue()
     assert f"  luajit    {upstream_git.url} @ {upstream_git.ref} (build: auto)\n" in printed
-    assert "  [ 1/" in printed  # the step display
+    # the step display: the steps that do work, not ARG or COPY
+    assert re.search(r"\n  \[ 2/\d+\] FROM \$\{BASE_IMAGE\}  \(\+\d+s\)\n", printed), printed
+    assert "RUN sh /usr/local/lib/ljprof/build/build-luajit.sh" in printed and "] ARG " not in printed
     return config, environ, outcome
 
 

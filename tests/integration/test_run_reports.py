@@ -126,7 +126,7 @@ def test_invoke_report_renders_a_run_again_without_docker(project: Path, environ
     out = io.StringIO()
     commands.report(commands.find_run(project / "reports", None, "leak"), out)
     assert (run_dir / "index.html").read_text() == first
-    assert f"report: {run_dir / 'index.html'}" in out.getvalue()
+    assert f"reports in {run_dir}: index.html, " in out.getvalue()
     assert json.loads((run_dir / "summary.json").read_text())["heap"]["growing"] is True
 
 

@@ -153,9 +153,7 @@ def test_invoke_report_prints_the_files_and_each_sections_headline(tmp_path: Pat
     out = io.StringIO()
     commands.report(run_dir, out)
     assert out.getvalue().splitlines() == [
-        f"report: {run_dir / 'summary.json'}",
-        f"report: {run_dir / 'summary.md'}",
-        f"report: {run_dir / 'index.html'}",
+        f"reports in {run_dir}: index.html, summary.json, summary.md",
         "Lua heap: growing, floor rose from 8,295 KB to 8,621 KB over 4.5 s, 4.6 MB/min",
         "  51 samples; start 52 KB, end 8,621 KB, peak 8,621 KB",
         "  after the target ended: 430 KB (left out of the verdict)",
