@@ -181,14 +181,9 @@ class _Decoder:
             kind = header & 3
             try:
                 if kind == SYM_LFUNC:
-                    addr, q = _uleb(data, p + 1)
-                    chunk, q = _string(data, q)
-                    line, q = _uleb(data, q)
-                    self.protos[addr] = (chunk, line)
+                    q = self._proto(p + 1)
                 elif kind == SYM_CFUNC:
-                    addr, q = _uleb(data, p + 1)
-                    name, q = _string(data, q)
-                    out.csyms.append((addr, name))
+                    q = self._cfunc(p + 1)
                 elif kind == SYM_TRACE:
                     q = self._trace(p + 1)
                 else:
@@ -197,6 +192,21 @@ class _Decoder:
                 out.reason = f"cut inside the symbol table at byte {p}: no samples"
                 raise
             p = q
+
+    # A prototype, a C function and a trace are written alike in the symbol table and, when they
+    # appear during the run, as events among the samples: one reader each, for both.
+    def _proto(self, p: int) -> int:
+        addr, p = _uleb(self.data, p)
+        chunk, p = _string(self.data, p)
+        line, p = _uleb(self.data, p)
+        self.protos[addr] = (chunk, line)
+        return p
+
+    def _cfunc(self, p: int) -> int:
+        addr, p = _uleb(self.data, p)
+        name, p = _string(self.data, p)
+        self.out.csyms.append((addr, name))
+        return p
 
     def _trace(self, p: int) -> int:
         traceno, p = _uleb(self.data, p)
@@ -243,15 +253,10 @@ class _Decoder:
                     out.reason = f"{end - p - 1} bytes after the end marker"
                 return
             if header == EVENT_PROTO:
-                addr, q = _uleb(data, p + 1)
-                chunk, q = _string(data, q)
-                line, q = _uleb(data, q)
-                self.protos[addr] = (chunk, line)
+                q = self._proto(p + 1)
                 self.shapes.clear()  # an address may now name another prototype
             elif header == EVENT_CFUNC:
-                addr, q = _uleb(data, p + 1)
-                name, q = _string(data, q)
-                out.csyms.append((addr, name))
+                q = self._cfunc(p + 1)
             elif header == EVENT_TRACE:
                 q = self._trace(p + 1)
                 self.shapes.clear()
