@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from io import BufferedReader
 from pathlib import Path
 
 from ljprof.errors import ConfigError
@@ -16,13 +17,17 @@ def parse_stream(f: BinaryReader, name: str, *, decoder: str | None = None) -> M
     return build_profile(raw, end, name)
 
 
-def parse_file(path: str | Path, *, decoder: str | None = None) -> MemprofProfile:
-    """Parse a memprof file. Raises ConfigError (MemprofFormatError) when it cannot be read as one."""
+def open_file(path: str | Path) -> BufferedReader:
+    """A memprof file opened for reading; ConfigError, naming it, when it cannot be."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below; open errors become ConfigError
+        return open(path, "rb")  # the caller closes it (with)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot open the memprof file: {exc.strerror or exc}") from exc
-    with f:
+
+
+def parse_file(path: str | Path, *, decoder: str | None = None) -> MemprofProfile:
+    """Parse a memprof file. Raises ConfigError (MemprofFormatError) when it cannot be read as one."""
+    with open_file(path) as f:
         return parse_stream(f, str(path), decoder=decoder)
 
 
@@ -32,11 +37,7 @@ def live_chunks(path: str | Path, *, decoder: str | None = None) -> dict[int, tu
     The same addresses as string.format("%p") of tables, strings, functions and threads
     (lj_obj_ptr), so a heap snapshot's objects can say where they were made."""
     heap: list[tuple[int, int, int]] = []
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below; open errors become ConfigError
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot open the memprof file: {exc.strerror or exc}") from exc
-    with f:
+    with open_file(path) as f:
         raw, _end = decode_stream(f, str(path), decoder=decoder, heap=heap)
     where = locations(raw)
     return {addr: (size, where[loc]) for addr, size, loc in heap}
