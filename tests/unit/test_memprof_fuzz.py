@@ -8,17 +8,14 @@ into pieces. A watchdog ends the run with a traceback if a decoder hangs.
 
 from __future__ import annotations
 
-import faulthandler
 import io
-import os
-from collections.abc import Iterator
 
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ljprof.profilers.memprof import available_decoders
 from ljprof.profilers.memprof.decoder import decode_stream
+from tests.unit.fuzzing import FUZZ, watchdog  # noqa: F401 - watchdog is an autouse fixture
 from tests.unit.test_memprof_parse import (
     outcome,
     owners_outcome,
@@ -30,16 +27,6 @@ from tests.unit.test_memprof_parse import (
 from tests.unit.test_memprof_reference import Reader, fixture_bytes
 
 DECODERS = list(available_decoders())
-# LJPROF_FUZZ_EXAMPLES=20000 for a longer run.
-FUZZ = settings(max_examples=int(os.environ.get("LJPROF_FUZZ_EXAMPLES", "250")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    faulthandler.dump_traceback_later(600, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
 
 
 def check(data: bytes, chunk_size: int | None = None, max_windows: tuple[int, ...] = (512, 2)) -> None:

@@ -8,30 +8,18 @@ and says why it is not complete.
 
 from __future__ import annotations
 
-import faulthandler
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ljprof.profilers.sysprof import Namer, SysprofFormatError, decode, stacks
+from tests.unit.fuzzing import FUZZ, watchdog  # noqa: F401 - watchdog is an autouse fixture
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sysprof"
 STREAMS = {m: (FIXTURES / f"hot-{m}.bin").read_bytes() for m in "LC"}
 WHOLE = {m: decode(data) for m, data in STREAMS.items()}
 SAMPLES_AT = {m: len(data) - 3000 for m, data in STREAMS.items()}  # inside the samples of each stream
-FUZZ = settings(max_examples=int(os.environ.get("LJPROF_FUZZ_EXAMPLES", "250")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    faulthandler.dump_traceback_later(600, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
 
 
 @FUZZ
