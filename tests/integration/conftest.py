@@ -20,8 +20,10 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -36,6 +38,7 @@ import pytest
 import docker
 from ljprof import docker_engine
 from ljprof.errors import DockerUnavailable
+from ljprof.run.runner import LABEL_PROFILE
 
 REQUIRE = os.environ.get("LJPROF_REQUIRE_DOCKER") == "1"
 
@@ -245,3 +248,27 @@ def upstream_env(base_image: str, upstream_git: GitSource) -> dict[str, str]:
     """The overrides that make the ci-git recipe build here: local base, loopback git."""
     return {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": upstream_git.url,
             "LJPROF_LUAJIT_REF": upstream_git.ref, "LJPROF_BUILD_NETWORK": "host"}
+
+
+def containers_of(client: docker.DockerClient, profile: str) -> list[Any]:
+    """The containers (any state) of a profile's runs, by ljprof's label."""
+    return list(client.containers.list(all=True, filters={"label": f"{LABEL_PROFILE}={profile}"}))
+
+
+def ctrl_c_profile(config: Path, profile: str, environ: dict[str, str], client: docker.DockerClient,
+                   running: int, cwd: Path, wait_s: float) -> tuple[int, str, str]:
+    """`invoke profile` in a process of its own, sent SIGINT (a terminal's Ctrl-C) once `running` of the
+    profile's containers run (within `wait_s`): its exit code, stdout and stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "profile", "--name", profile, "--config", str(config)],
+                            cwd=cwd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell that started this suite in the background left SIGINT ignored, and
+                            # Python then installs no KeyboardInterrupt handler: give the task the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + wait_s
+    while sum(c.status == "running" for c in containers_of(client, profile)) < running:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    return proc.returncode, stdout, stderr

@@ -6,22 +6,17 @@ import io
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import docker
 from ljprof import commands
 from ljprof.errors import ConfigError, TargetFailed
-from ljprof.run.runner import LABEL_PROFILE, RunResult
+from ljprof.run.runner import RunResult
 
-from .conftest import CI_RECIPE
+from .conftest import CI_RECIPE, containers_of, ctrl_c_profile
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -327,27 +322,11 @@ def test_two_runs_of_one_profile_at_once_get_two_directories(project: Path, envi
         assert read(r, "stdout.log") == "hello from\treturns.lua\tx\ty z\n"
 
 
-def containers_of(client: docker.DockerClient, profile_name: str) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"{LABEL_PROFILE}={profile_name}"}))
-
-
 def test_ctrl_c_of_the_task_stops_the_target_and_leaves_no_container(
         project: Path, environ: dict[str, str], docker_client: docker.DockerClient) -> None:
     # its own profile: a duration long enough that only the Ctrl-C can end it, however loaded the machine
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "profile", "--name", "ctrl-c",
-                             "--config", str(project / "profiles.yml")],
-                            cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            # a shell that started this suite in the background left SIGINT ignored, and
-                            # Python then installs no KeyboardInterrupt handler: give the task the default
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while not any(c.status == "running" for c in containers_of(docker_client, "ctrl-c")):
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stdout + stderr
+    code, stdout, stderr = ctrl_c_profile(project / "profiles.yml", "ctrl-c", environ, docker_client, 1, REPO, 60)
+    assert code == 130, stdout + stderr
     assert containers_of(docker_client, "ctrl-c") == []
     run_dir = Path(re.search(r"kept in (\S+)", stderr)[1])  # type: ignore[index]
     manifest = json.loads((run_dir / "manifest.json").read_text())

@@ -7,21 +7,16 @@ import io
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import docker
 from ljprof import commands
-from ljprof.run.runner import LABEL_PROFILE
 from ljprof.run.services import ServiceFailed
 
-from .conftest import CI_RECIPE
+from .conftest import CI_RECIPE, containers_of, ctrl_c_profile
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -154,10 +149,6 @@ def processes_with(text: str) -> list[str]:
     return found
 
 
-def containers_of(client: docker.DockerClient, profile: str) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"{LABEL_PROFILE}={profile}"}))
-
-
 def test_services_are_ready_before_the_target_and_stopped_after_it(
         project: tuple[Path, dict[str, str], str], docker_client: docker.DockerClient) -> None:
     root, environ, _ = project
@@ -240,19 +231,10 @@ def test_a_service_that_dies_during_the_run_is_recorded(project: tuple[Path, dic
 def test_ctrl_c_stops_the_target_and_then_every_service(
         project: tuple[Path, dict[str, str], str], docker_client: docker.DockerClient) -> None:
     root, environ, _ = project
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "profile", "--name", "ctrl-c-services",
-                             "--config", str(root / "profiles.yml")],
-                            cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    # the target's container runs once both services are ready (the service container has no run user 'luajit')
-    while sum(c.status == "running" for c in containers_of(docker_client, "ctrl-c-services")) < 2:
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stdout + stderr
+    # the target's container runs once both services are ready (the service container is the other one)
+    code, stdout, stderr = ctrl_c_profile(root / "profiles.yml", "ctrl-c-services", environ, docker_client, 2, REPO,
+                                          120)
+    assert code == 130, stdout + stderr
     assert containers_of(docker_client, "ctrl-c-services") == []
     run_dir = Path(re.search(r"kept in (\S+)", stderr)[1])  # type: ignore[index]
     manifest = json.loads((run_dir / "manifest.json").read_text())
