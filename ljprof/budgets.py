@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from ljprof.compare.match import pair_rows
@@ -181,7 +180,3 @@ def report(head: Run, budgets: Sequence[Budget], base: Run | None, out: TextIO) 
                           f"{_figure_text(v)} > {v.limit_text}" + (f" at {v.site}" if v.site else "") for v in bad)
         raise BudgetBroken(f"{len(bad)} budget(s) broken: {names}\n  run directory: {head.path}", head.path)
     return verdicts
-
-
-def load_base(path: Path | None) -> Run | None:
-    return None if path is None else Run.load(path)

@@ -24,19 +24,16 @@ class BuildDisplay(BuildListener):
         self.out = out
         self.interactive = out.isatty() if interactive is None else interactive
         self.started = time.monotonic()
-        self.step_started = self.started
         self._status_shown = False
 
     def step(self, step: BuildStep) -> None:
-        now = time.monotonic()
         self._clear_status()
         # Only the steps that do work (the base image, RUN): ARG, COPY and LABEL take no time, and the
         # full log has every step.
         if step.instruction.startswith(("FROM", "RUN")):
             self.out.write(f"  [{step.index:>2}/{step.total}] {_shorten(step.instruction, 100)}"
-                           f"  (+{now - self.started:.0f}s)\n")
+                           f"  (+{time.monotonic() - self.started:.0f}s)\n")
             self.out.flush()
-        self.step_started = now
 
     def line(self, text: str) -> None:
         if not self.interactive:
