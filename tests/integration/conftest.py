@@ -203,6 +203,14 @@ def loom_recipe(loom: GitSource) -> str:
     return CI_RECIPE.replace("  ci-git:\n", "  ci-loom:\n") + f"    loom: {{git: '{loom.url}', ref: {loom.ref}}}\n"
 
 
+@pytest.fixture(scope="session")
+def tarantool_env(base_image: str, tarantool_git: GitSource) -> dict[str, str]:
+    """The overrides that build a recipe from Tarantool's fork here: local base, the fork over loopback git,
+    and no loom (the shipped recipes clone it from GitHub)."""
+    return {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
+            "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass

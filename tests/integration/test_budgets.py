@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CI_RECIPE, NO_LOOM, GitSource
+from .conftest import CI_RECIPE
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -115,7 +115,7 @@ FORK_PROFILES = """
 
 @pytest.mark.tarantool
 @pytest.mark.parametrize("leak", [True, False], ids=["leak", "no-leak"])
-def test_live_bytes_budget_on_the_bot(tmp_path: Path, base_image: str, tarantool_git: GitSource,
+def test_live_bytes_budget_on_the_bot(tmp_path: Path, tarantool_env: dict[str, str],
                                       leak: bool) -> None:
     """The bot keeps every reply: 50 KB live at the end is broken; bounded to the last 10 replies, it holds."""
     text = BOT.read_text()
@@ -127,8 +127,7 @@ def test_live_bytes_budget_on_the_bot(tmp_path: Path, base_image: str, tarantool
     config = tmp_path / "profiles.yml"
     config.write_text("images:\n  ci-tarantool:\n    luarocks: {from: debian}\n    rocks: [lua-cjson, luasocket]\n"
                       "profiles:" + FORK_PROFILES.format(folder="bot", repo=REPO))
-    env = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-           "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+    env = {**os.environ, **tarantool_env}
     proc = invoke("profile", "--name", "bot", "--config", str(config), env=env)
     if leak:
         assert proc.returncode == 7, proc.stdout + proc.stderr

@@ -154,11 +154,10 @@ def test_failed_build_names_the_step_shows_the_log_and_leaves_no_container(
 
 
 @pytest.mark.tarantool
-def test_tarantool_fork_has_working_memprof(tmp_path: Path, docker_client: docker.DockerClient, base_image: str,
-                                            tarantool_git: GitSource) -> None:
+def test_tarantool_fork_has_working_memprof(tmp_path: Path, docker_client: docker.DockerClient,
+                                            tarantool_git: GitSource, tarantool_env: dict[str, str]) -> None:
     config = write_config(tmp_path, "images:\n  ci-tarantool:\n    luarocks: {from: debian}\n")
-    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+    environ = dict(tarantool_env)
     outcome = commands.build(config, "ci-tarantool", {}, environ, io.StringIO())
     facts = commands.image_facts(docker_client, outcome.tag, outcome.image_id)
     assert facts["luajit"]["build_system"] == "cmake"

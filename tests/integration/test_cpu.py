@@ -15,7 +15,7 @@ import pytest
 from ljprof import commands
 from ljprof.reporting import flame
 
-from .conftest import CI_RECIPE, NO_LOOM, GitSource
+from .conftest import CI_RECIPE
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -74,9 +74,8 @@ def test_a_sleeping_target_is_off_cpu(project: Path, upstream_env: dict[str, str
 
 
 @pytest.mark.tarantool
-def test_memprof_windows_with_cpu_on(project: Path, base_image: str, tarantool_git: GitSource) -> None:
-    environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+def test_memprof_windows_with_cpu_on(project: Path, tarantool_env: dict[str, str]) -> None:
+    environ = {**os.environ, **tarantool_env}
     result = commands.profile(project / "profiles.yml", "both", None, {}, environ, io.StringIO())
     windows = [e for e in result.manifest["timeline"] if e["event"] == "window"]
     assert len(windows) >= 2, result.manifest["timeline"]

@@ -15,7 +15,7 @@ from ljprof.errors import TargetFailed
 from ljprof.profilers import PROFILERS
 from ljprof.reporting.model import RunDir
 
-from .conftest import NO_LOOM, GitSource
+from .conftest import NO_LOOM
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -57,10 +57,9 @@ def test_bot_on_upstream_luajit_answers_the_fake_bot_api_and_its_heap_grows(
 
 
 @pytest.mark.tarantool
-def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path, base_image: str,
-                                                            tarantool_git: GitSource) -> None:
-    environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+def test_bot_on_tarantool_luajit_points_memprof_at_its_leak(tmp_path: Path,
+                                                            tarantool_env: dict[str, str]) -> None:
+    environ = {**os.environ, **tarantool_env}
     out = io.StringIO()
     result = commands.profile(REPO / "profiles.yml", "bot", "offline", {}, environ, out, reports=tmp_path)
     m = result.manifest
@@ -98,10 +97,9 @@ while true do i = i + 1; leak(i) end
 
 
 @pytest.mark.tarantool
-def test_a_target_killed_by_the_oom_killer_keeps_its_memprof_data(tmp_path: Path, base_image: str,
-                                                                  tarantool_git: GitSource) -> None:
-    environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+def test_a_target_killed_by_the_oom_killer_keeps_its_memprof_data(tmp_path: Path,
+                                                                  tarantool_env: dict[str, str]) -> None:
+    environ = {**os.environ, **tarantool_env}
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "oom.lua").write_text(OOM_TARGET)
     config = tmp_path / "profiles.yml"

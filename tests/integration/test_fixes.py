@@ -23,7 +23,7 @@ from ljprof import commands, docker_engine
 from ljprof.config.loader import LUAJIT_FIXES
 from ljprof.errors import BuildFailed
 
-from .conftest import CI_RECIPE, NO_LOOM, GitSource, all_container_ids
+from .conftest import CI_RECIPE, NO_LOOM, all_container_ids
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "docker" / "scripts" / "apply-fixes.sh"
@@ -230,11 +230,10 @@ f:close()
 @pytest.mark.tarantool
 @pytest.mark.docker
 def test_fixed_fork_writes_small_memprof_files_on_a_cjson_loop(
-        tmp_path: Path, docker_client: docker.DockerClient, base_image: str, tarantool_git: GitSource) -> None:
+        tmp_path: Path, docker_client: docker.DockerClient, tarantool_env: dict[str, str]) -> None:
     # the recipe of test_build.py's fork test: the same image
     config = write_config(tmp_path, "images:\n  ci-tarantool:\n    luarocks: {from: debian}\n")
-    environ = {"LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+    environ = dict(tarantool_env)
     outcome = commands.build(config, "ci-tarantool", {}, environ, io.StringIO())
     facts = commands.image_facts(docker_client, outcome.tag, outcome.image_id)
     assert [(f["name"], f["applied"]) for f in facts["fixes"]] == [

@@ -12,8 +12,6 @@ import pytest
 
 from ljprof import commands
 
-from .conftest import NO_LOOM, GitSource
-
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.docker, pytest.mark.tarantool]
 
@@ -44,11 +42,10 @@ profiles:
 """
 
 
-def test_the_bots_leak_by_path_and_allocation_site(tmp_path: Path, base_image: str, tarantool_git: GitSource) -> None:
+def test_the_bots_leak_by_path_and_allocation_site(tmp_path: Path, tarantool_env: dict[str, str]) -> None:
     shutil.copytree(REPO / "examples" / "bot", tmp_path / "bot")
     (tmp_path / "profiles.yml").write_text(PROFILES.replace("cwd: REPO", f"cwd: {REPO}"))
-    environ = {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-               "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
+    environ = {**os.environ, **tarantool_env}
     result = commands.profile(tmp_path / "profiles.yml", "bot", None, {}, environ, io.StringIO(),
                               reports=tmp_path / "reports")
     leak_line = next(n for n, line in enumerate((REPO / "examples/bot/bot.lua").read_text().splitlines(), 1)

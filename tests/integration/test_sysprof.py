@@ -14,21 +14,13 @@ import pytest
 from ljprof import commands
 from ljprof.errors import TargetFailed
 
-from .conftest import NO_LOOM, GitSource
-
 REPO = Path(__file__).resolve().parents[2]
 
 
-def fork_env(base_image: str, tarantool_git: GitSource) -> dict[str, str]:
-    return {**os.environ, "LJPROF_BASE_IMAGE": base_image, "LJPROF_LUAJIT_GIT": tarantool_git.url,
-            "LJPROF_LUAJIT_REF": tarantool_git.ref, "LJPROF_BUILD_NETWORK": "host", **NO_LOOM}
-
-
-@pytest.mark.tarantool
-def test_two_hot_functions_split_three_to_one(tmp_path: Path, base_image: str, tarantool_git: GitSource) -> None:
+def test_two_hot_functions_split_three_to_one(tmp_path: Path, tarantool_env: dict[str, str]) -> None:
     out = io.StringIO()
     result = commands.profile(REPO / "profiles.yml", "hot-sysprof", "offline", {},
-                              fork_env(base_image, tarantool_git), out, reports=tmp_path)
+                              {**os.environ, **tarantool_env}, out, reports=tmp_path)
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["profilers"]["sysprof"]["state"] == "complete"
     total = {t["frame"]: t["total_pct"] for t in summary["sysprof"]["top"]}
@@ -41,11 +33,11 @@ def test_two_hot_functions_split_three_to_one(tmp_path: Path, base_image: str, t
 
 
 @pytest.mark.tarantool
-def test_the_error_loop_says_what_happened(tmp_path: Path, base_image: str, tarantool_git: GitSource) -> None:
+def test_the_error_loop_says_what_happened(tmp_path: Path, tarantool_env: dict[str, str]) -> None:
     out = io.StringIO()
     try:
         result = commands.profile(REPO / "profiles.yml", "errors-sysprof", "offline", {},
-                                  fork_env(base_image, tarantool_git), out, reports=tmp_path)
+                                  {**os.environ, **tarantool_env}, out, reports=tmp_path)
         run_dir = result.run_dir
     except TargetFailed as failed:
         run_dir = failed.run_dir
