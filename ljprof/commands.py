@@ -50,7 +50,7 @@ from ljprof.reporting.model import SourceLines
 from ljprof.reporting.overview import OverviewPage
 from ljprof.reporting.render import Rendered, render_run, write_atomically
 from ljprof.reporting.runfacts import service_lines
-from ljprof.reporting.units import format_size
+from ljprof.reporting.units import human_bytes
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
 from ljprof.run.runner import RunResult
@@ -565,12 +565,12 @@ def file_lines(files: list[dict[str, Any]], shown: int = 4) -> list[str]:
         folders.setdefault(f["path"].split("/", 1)[0] if "/" in f["path"] else ".", []).append(f)
     lines = []
     for folder, entries in folders.items():
-        total = format_size(sum(f["size"] for f in entries))
+        total = human_bytes(sum(f["size"] for f in entries))
         if folder == "sources":
             lines.append(f"sources/  {len(entries)} Lua files kept for reports, {total}")
             continue
         largest = sorted(entries, key=lambda f: (-f["size"], f["path"]))
-        names = ", ".join(f"{f['path'].split('/', 1)[-1]} {format_size(f['size'])}" for f in largest[:shown])
+        names = ", ".join(f"{f['path'].split('/', 1)[-1]} {human_bytes(f['size'])}" for f in largest[:shown])
         more = f", and {len(largest) - shown} more" if len(largest) > shown else ""
         lines.append(f"{folder}/  {names}{more} ({total} in all)" if folder != "." else f"{names}{more}")
     return lines

@@ -62,14 +62,16 @@ def format_bytes_short(count: float) -> str:
     return f"{round(value, 2):g} GB"
 
 
-def format_size(count: float) -> str:
-    """A file's size, to three figures: "283 B", "5.2 KB", "344 KB", "1.3 GB" (binary units)."""
+def human_bytes(count: int) -> str:
+    """A size for people: "812 B", "9.5 KB", "251 KB", "1.2 MB" (1 KB = 1024 B)."""
     value = float(count)
     for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" or abs(value) >= 99.95 else f"{value:.1f} {unit}"
+        if value < 1024 or unit == "GB":
+            break
         value /= 1024
-    raise AssertionError("unreachable")
+    if unit == "B":
+        return f"{count} B"
+    return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
 
 
 def format_seconds(seconds: float) -> str:

@@ -17,23 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ljprof.profilers.memprof.model import LiveSite, MemprofProfile
+from ljprof.reporting.units import human_bytes
 
 # Symbol data above this share of the file, and above SYMBOL_WARN_BYTES, earns a warning:
 # every file starts with a symbol table of some 120 KB, which is most of a small file.
 SYMBOL_WARN_FRACTION = 0.5
 SYMBOL_WARN_BYTES = 1 << 20
-
-
-def human_bytes(count: int) -> str:
-    """A size for people: "812 B", "9.5 KB", "251 KB", "1.2 MB" (1 KB = 1024 B)."""
-    value = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            break
-        value /= 1024
-    if unit == "B":
-        return f"{count} B"
-    return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
 
 
 @dataclass(frozen=True)

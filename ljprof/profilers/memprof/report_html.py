@@ -17,7 +17,6 @@ import jinja2
 
 from ljprof import __version__
 from ljprof.profilers.memprof import findings
-from ljprof.profilers.memprof.findings import human_bytes
 from ljprof.profilers.memprof.model import LiveSite, LiveStats, Location, MemprofProfile, SiteStats
 from ljprof.profilers.memprof.report_text import format_bytes
 from ljprof.profilers.memprof.windows import (
@@ -29,6 +28,7 @@ from ljprof.profilers.memprof.windows import (
     warmup_windows,
 )
 from ljprof.reporting.model import HARNESS_PREFIXES, SourceLines
+from ljprof.reporting.units import human_bytes
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOT_SITES = 8  # the top sites plotted over time; growing sites below them are plotted too

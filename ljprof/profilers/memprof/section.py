@@ -31,7 +31,6 @@ from ljprof.errors import ConfigError
 from ljprof.profilers.memprof import findings
 from ljprof.profilers.memprof import format as fmt
 from ljprof.profilers.memprof.decoder import MemprofFormatError
-from ljprof.profilers.memprof.findings import human_bytes
 from ljprof.profilers.memprof.model import LiveSite, MemprofProfile
 from ljprof.profilers.memprof.parse import parse_file
 from ljprof.profilers.memprof.report_html import MemprofHtmlReport
@@ -39,6 +38,7 @@ from ljprof.profilers.memprof.report_json import MemprofJsonReport
 from ljprof.profilers.memprof.report_text import MemprofTextReport
 from ljprof.profilers.memprof.windows import MIN_WINDOWS, window_times
 from ljprof.reporting.model import Json, Page, RunDir, Section, SourceLines
+from ljprof.reporting.units import human_bytes
 
 NAME = "memprof"
 RAW = "memprof.bin"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ljprof.errors import ConfigError
-from ljprof.profilers.memprof.findings import human_bytes
 from ljprof.profilers.memprof.model import Location
 from ljprof.profilers.memprof.parse import live_chunks
 from ljprof.profilers.snapshot import graph
@@ -23,6 +22,7 @@ from ljprof.profilers.snapshot.diff import Diff, Group, diff, object_path
 from ljprof.profilers.snapshot.parse import Snapshot, SnapshotError, no_gc, read_edges, read_snapshot
 from ljprof.reporting.model import Json, Page, RunDir, Section
 from ljprof.reporting.page import asset
+from ljprof.reporting.units import human_bytes
 
 NAME = "snapshot"
 TOP = 10
