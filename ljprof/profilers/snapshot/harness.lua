@@ -201,21 +201,25 @@ return function(ctx)
       elseif tv == "function" then
         local fi = getinfo(v, "S")
         info = fi.what == "C" and "C" or format("%s:%d", fi.source, fi.linedefined)
-        local i = 1
         size = SIZE["function"]
-        while true do
-          local name, x = getupvalue(v, i)
-          if not name then break end
-          size = size + (fi.what == "C" and 8 or W)
-          if fi.what ~= "C" and upvalueid then
-            local uid = upvalueid(v, i)
-            if not upvals[uid] then upvals[uid] = true size = size + SIZE.upvalue end
+        -- A closure of ljprof's own Lua (run.lua, any profiler's harness.lua) holds ljprof's state,
+        -- not the target's: it is a node, not walked into, as ljprof's frames are not (frames()).
+        if fi.what == "C" or (sub(fi.source, 1, #HARNESS) ~= HARNESS and fi.source ~= SELF) then
+          local i = 1
+          while true do
+            local name, x = getupvalue(v, i)
+            if not name then break end
+            size = size + (fi.what == "C" and 8 or W)
+            if fi.what ~= "C" and upvalueid then
+              local uid = upvalueid(v, i)
+              if not upvals[uid] then upvals[uid] = true size = size + SIZE.upvalue end
+            end
+            edge(id, x, "^" .. (name ~= "" and escape(name) or tostring(i)))
+            i = i + 1
           end
-          edge(id, x, "^" .. (name ~= "" and escape(name) or tostring(i)))
-          i = i + 1
+          edge(id, getfenv(v), "&")
+          if has_jutil and fi.what ~= "C" then constants(id, v) end
         end
-        edge(id, getfenv(v), "&")
-        if has_jutil and fi.what ~= "C" then constants(id, v) end
       elseif tv == "proto" then
         constants(id, v)
       elseif tv == "thread" then
