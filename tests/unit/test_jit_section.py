@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ljprof.profilers.jit import PROFILER
+from ljprof.profilers.jit import PROFILER, cpu_by_line
 from ljprof.profilers.jit.cpu import hot_first
 from ljprof.profilers.jit.model import Group
 from ljprof.profilers.jit.section import jit_section
@@ -137,3 +137,14 @@ def test_loom_that_failed_is_crashed_with_its_error(tmp_path: Path) -> None:
     (run.raw / "loom.v.txt").unlink()
     s = jit_section(run, {})
     assert (s.state, s.why) == ("crashed", error)
+
+
+def test_cpu_samples_are_keyed_as_jit_names_files(tmp_path: Path) -> None:
+    """jit.v and jit.dump name a file by its last part: cpu's samples in ./pkg/stages/lin.lua join as @lin.lua."""
+    run = make_run(tmp_path, "summary", "traces.v.txt", {"jit_stop": "on", "stopped": "0.2"})
+    (run.raw / "cpu.txt").write_text(
+        "# ljprof cpu 1 interval_ms=1 depth=64 flushes=1 final=1\n"
+        "7\tI\t./pkg/main.lua:3 ./pkg/main.lua:0;./pkg/stages/lin.lua:94 resolve\n"
+        "2\tN\t./pkg/main.lua:3 ./pkg/main.lua:0;./pkg/lin.lua:94 other\n"
+        "5\tI\t./pkg/main.lua:4 ./pkg/main.lua:0\n")
+    assert cpu_by_line(run) == {"@lin.lua:94": 9, "@main.lua:4": 5}

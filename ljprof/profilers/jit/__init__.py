@@ -12,6 +12,7 @@ harness.lua; raw/jit.status.txt says whether the JIT was on at start and stop.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,14 @@ def cpu_by_line(run: RunDir) -> Mapping[str, int]:
     path = run.raw / cpu_profiler.FILE
     if not path.is_file():
         return {}
-    return flame.samples_by_location(cpu_profiler.parse(path.read_text(encoding="utf-8", errors="replace")).stacks)
+    by_line = flame.samples_by_location(cpu_profiler.parse(path.read_text(encoding="utf-8", errors="replace")).stacks)
+    # jit.v and jit.dump name a file by its last part (`@linearize.lua:93` for ./luacheck/stages/linearize.lua):
+    # the samples are keyed so too
+    out: Counter[str] = Counter()
+    for location, samples in by_line.items():
+        chunk, _, line = location.rpartition(":")
+        out[f"@{chunk.removeprefix('@').rsplit('/', 1)[-1]}:{line}"] += samples
+    return dict(out)
 
 
 PROFILER = JitProfiler()
