@@ -413,10 +413,15 @@ def _owner_alive(owner: str) -> bool:
 def remove_managed(client: docker.DockerClient, images: bool) -> tuple[list[str], list[str]]:
     """Remove ljprof's leftover containers (and, if asked, its images)."""
     removed_containers = []
-    for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}):
+    # a run that ends meanwhile removes its own containers: gone between the list and the inspect
+    # (ignore_removed) or before the remove, they are no leftovers
+    for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True):
         if c.status == "running" and _owner_alive(c.labels.get(LABEL_OWNER, "")):
             continue  # a run in progress: its own ljprof process removes it
-        c.remove(force=True)
+        try:
+            c.remove(force=True)
+        except docker.errors.NotFound:
+            continue
         removed_containers.append(str(c.name))
     removed_images = []
     if images:

@@ -238,7 +238,9 @@ def luarocks_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def all_container_ids(client: docker.DockerClient) -> set[str]:
-    return {c.id for c in client.containers.list(all=True)}
+    # sparse: the engine's list as it is; a full list inspects each container, and one that a
+    # finishing run removes in between raised NotFound
+    return {c.id for c in client.containers.list(all=True, sparse=True)}
 
 
 # The image recipe every run test uses: upstream LuaJIT with Debian's rocks.
@@ -260,7 +262,8 @@ def upstream_env(base_image: str, upstream_git: GitSource) -> dict[str, str]:
 
 def containers_of(client: docker.DockerClient, profile: str) -> list[Any]:
     """The containers (any state) of a profile's runs, by ljprof's label."""
-    return list(client.containers.list(all=True, filters={"label": f"{LABEL_PROFILE}={profile}"}))
+    # sparse, as in all_container_ids: a run's containers come and go while this looks
+    return list(client.containers.list(all=True, sparse=True, filters={"label": f"{LABEL_PROFILE}={profile}"}))
 
 
 def ctrl_c_profile(config: Path, profile: str, environ: dict[str, str], client: docker.DockerClient,
@@ -272,11 +275,18 @@ def ctrl_c_profile(config: Path, profile: str, environ: dict[str, str], client: 
                             # a shell that started this suite in the background left SIGINT ignored, and
                             # Python then installs no KeyboardInterrupt handler: give the task the default
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + wait_s
-    while sum(c.status == "running" for c in containers_of(client, profile)) < running:
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + wait_s
+        while sum(c.status == "running" for c in containers_of(client, profile)) < running:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        # a failure above must not leave the task running, nor its pipes open for a later test's
+        # garbage collection to report (as ResourceWarnings, which fail whichever test is running)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     return proc.returncode, stdout, stderr

@@ -12,6 +12,8 @@ import docker
 from ljprof import commands, docker_engine
 from ljprof.image.plan import LABEL_MANAGED
 
+from .conftest import all_container_ids
+
 pytestmark = pytest.mark.docker
 
 
@@ -45,7 +47,7 @@ def test_clean_removes_leftover_labelled_containers_only(docker_client: docker.D
     try:
         out = io.StringIO()
         commands.clean(out)
-        remaining = {c.id for c in docker_client.containers.list(all=True)}
+        remaining = all_container_ids(docker_client)
         assert ours.id not in remaining
         assert theirs.id in remaining
         assert f"  {ours.name}\n" in out.getvalue()
@@ -57,4 +59,4 @@ def test_container_is_removed_when_the_body_fails(docker_client: docker.DockerCl
     with pytest.raises(RuntimeError), docker_engine.container(docker_client, base_image, ["true"]) as c:
         created = c.id
         raise RuntimeError("the caller failed")
-    assert created not in {c.id for c in docker_client.containers.list(all=True)}
+    assert created not in all_container_ids(docker_client)
