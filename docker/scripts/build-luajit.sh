@@ -42,6 +42,12 @@ case "$build" in
   cmake)
     # shellcheck disable=SC2086  # LUAJIT_CMAKE_OPTIONS is a list of options
     cmake . -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr $LUAJIT_CMAKE_OPTIONS
+    # Tarantool's fork generates src/lj_vm.S in two targets (vm_static and vm_shared); in a
+    # parallel build one rewrites it while the other assembles it, and the link then fails
+    # (seen once: undefined reference to lj_vm_floor). Generate it once, alone, first.
+    if cmake --build . --target help | grep -qw vm_static; then
+      cmake --build . --target vm_static
+    fi
     cmake --build . --parallel
     make install
     ;;
