@@ -40,6 +40,7 @@ class SourceLines:
 
     files: Mapping[str, Sequence[str]]
     cwd: str = "."  # where the target ran, relative to its folder: chunk names are relative to it
+    _names: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_folder(cls, folder: Path, cwd: str = ".") -> SourceLines:
@@ -62,10 +63,33 @@ class SourceLines:
             file = file[1:]
         else:  # relative to where the target ran
             file = posixpath.normpath(posixpath.join(self.cwd, file))
-        lines = self.files.get(file)
+        return self._line_in(file, number)
+
+    def _line_in(self, path: str, number: int) -> str | None:
+        lines = self.files.get(path)
         if lines is None or not 0 < number <= len(lines):
             return None
         return lines[number - 1].strip()
+
+    def line_of_short_name(self, file: str | None, number: int | None) -> str | None:
+        """As `line`, for a chunk named by its file's name alone, as LuaJIT's jit.v and jit.dump name
+        them (`@linearize.lua` for src/luacheck/stages/linearize.lua): the one kept file of that name;
+        None when there are several (init.lua in every folder) or none."""
+        found = self.line(file, number)
+        if found is not None or file is None or number is None or "/" in file:
+            return found
+        path = self._by_name().get(file.removeprefix("@"))
+        return None if path is None else self._line_in(path, number)
+
+    def _by_name(self) -> dict[str, str]:
+        """File name -> its path in `files`, for names that only one kept file has."""
+        if self._names is None:
+            paths: dict[str, list[str]] = {}
+            for path in self.files:
+                paths.setdefault(posixpath.basename(path), []).append(path)
+            object.__setattr__(self, "_names", {n: ps[0] for n, ps in paths.items() if len(ps) == 1})
+        assert self._names is not None
+        return self._names
 
 
 @dataclass(frozen=True)

@@ -148,3 +148,13 @@ def test_cpu_samples_are_keyed_as_jit_names_files(tmp_path: Path) -> None:
         "2\tN\t./pkg/main.lua:3 ./pkg/main.lua:0;./pkg/lin.lua:94 other\n"
         "5\tI\t./pkg/main.lua:4 ./pkg/main.lua:0\n")
     assert cpu_by_line(run) == {"@lin.lua:94": 9, "@main.lua:4": 5}
+
+
+def test_rows_of_a_file_in_a_folder_show_its_source_line(tmp_path: Path) -> None:
+    """jit.v names src/app/traces.lua as @traces.lua: the row still shows the line, from the one file of that name."""
+    run = make_run(tmp_path, "summary", "traces.v.txt", {"jit_stop": "on", "stopped": "0.2"})
+    (run.path / "sources" / "src" / "app").mkdir(parents=True)
+    (run.path / "sources" / "traces.lua").rename(run.path / "sources" / "src" / "app" / "traces.lua")
+    s = jit_section(RunDir.load(run.path), {})
+    assert s.console[0] == f"       20  @traces.lua:16  NYI: bytecode FNEW  {CLOSURE_LINE}"
+    assert CLOSURE_LINE.replace(">", "&gt;") in s.html.split("<tr>")[2]

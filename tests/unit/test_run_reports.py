@@ -261,3 +261,19 @@ def test_source_lines_resolve_chunk_names_relative_to_the_runs_cwd() -> None:
     assert lines.line("@/usr/share/lua/5.1/argparse.lua", 1) == "return 1"
     assert lines.line("@/ljprof/target/src/luacheck/standards.lua", 1) == "local a"
     assert lines.line("@./luacheck/standards.lua", 3) is None
+
+
+def test_source_lines_find_a_file_by_its_name_alone_when_only_one_has_it() -> None:
+    """jit.v and jit.dump name chunks by their file's name (@linearize.lua): the one kept file of that name."""
+    from ljprof.reporting.model import SourceLines
+
+    lines = SourceLines({"src/luacheck/stages/linearize.lua": ["local a", "return b(...)"],
+                         "src/luacheck/init.lua": ["x"], "src/luacheck/vendor/init.lua": ["y"],
+                         "usr/share/lua/5.1/argparse.lua": ["return 1"]}, cwd="src")
+    assert lines.line("@linearize.lua", 2) is None  # not a path relative to src/
+    assert lines.line_of_short_name("@linearize.lua", 2) == "return b(...)"
+    assert lines.line_of_short_name("@argparse.lua", 1) == "return 1"
+    assert lines.line_of_short_name("@init.lua", 1) is None  # two files of that name: neither is guessed
+    assert lines.line_of_short_name("@linearize.lua", 3) is None
+    assert lines.line_of_short_name("@./luacheck/init.lua", 1) == "x"  # a path still resolves as a path
+    assert lines.line_of_short_name("@gone.lua", 1) is None

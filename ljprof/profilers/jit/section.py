@@ -113,7 +113,7 @@ class _Shaper:
         file, sep, line = location.rpartition(":")
         if not sep or not line.isdigit() or not file.startswith("@"):
             return None
-        return self.sources.line(file, int(line))
+        return self.sources.line_of_short_name(file, int(line))
 
     def state(self) -> tuple[str, str]:
         notes = []
