@@ -40,7 +40,7 @@ class SourceLines:
 
     files: Mapping[str, Sequence[str]]
     cwd: str = "."  # where the target ran, relative to its folder: chunk names are relative to it
-    _names: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _names: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_folder(cls, folder: Path, cwd: str = ".") -> SourceLines:
@@ -78,16 +78,20 @@ class SourceLines:
         found = self.line(file, number)
         if found is not None or file is None or number is None or "/" in file:
             return found
-        path = self._by_name().get(file.removeprefix("@"))
-        return None if path is None else self._line_in(path, number)
+        paths = self._by_name().get(file.removeprefix("@"), [])
+        return self._line_in(paths[0], number) if len(paths) == 1 else None
 
-    def _by_name(self) -> dict[str, str]:
-        """File name -> its path in `files`, for names that only one kept file has."""
+    def has_file_named(self, name: str) -> bool:
+        """Whether a kept file has this name (`run.lua`), in any folder."""
+        return name in self._by_name()
+
+    def _by_name(self) -> dict[str, list[str]]:
+        """File name -> the paths in `files` with that name."""
         if self._names is None:
-            paths: dict[str, list[str]] = {}
+            names: dict[str, list[str]] = {}
             for path in self.files:
-                paths.setdefault(posixpath.basename(path), []).append(path)
-            object.__setattr__(self, "_names", {n: ps[0] for n, ps in paths.items() if len(ps) == 1})
+                names.setdefault(posixpath.basename(path), []).append(path)
+            object.__setattr__(self, "_names", names)
         assert self._names is not None
         return self._names
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import shutil
 from pathlib import Path
+
+from markupsafe import Markup
 
 from ljprof.profilers.jit import PROFILER, cpu_by_line
 from ljprof.profilers.jit.cpu import hot_first
@@ -158,3 +161,37 @@ def test_rows_of_a_file_in_a_folder_show_its_source_line(tmp_path: Path) -> None
     s = jit_section(RunDir.load(run.path), {})
     assert s.console[0] == f"       20  @traces.lua:16  NYI: bytecode FNEW  {CLOSURE_LINE}"
     assert CLOSURE_LINE.replace(">", "&gt;") in s.html.split("<tr>")[2]
+
+
+OWN_LINES = ("[TRACE   1 harness.lua:83 return]\n"
+             "[TRACE --- (1/1) harness.lua:84 -- NYI: bytecode 72 at harness.lua:177]\n"
+             "[TRACE   2 (1/1) harness.lua:84 -- fallback to interpreter]\n"
+             "[TRACE --- run.lua:212 -- NYI: bytecode 51]\n")
+
+
+def test_traces_of_ljprofs_own_lua_are_left_out_and_said(tmp_path: Path) -> None:
+    """The snapshot walker's loops get compiled too (fennel: 57 of 1,382 lines): not the target's traces."""
+    run = make_run(tmp_path, "summary", "traces.v.txt", {"jit_stop": "on", "stopped": "0.2"})
+    (run.raw / "jit.v.txt").write_text(OWN_LINES + (FIXTURES / "traces.v.txt").read_text())
+    s = jit_section(run, {})
+    assert s.headline == "jit: 22 traces (8 root, 14 side), 26 aborts; most: @traces.lua:16 NYI: bytecode FNEW x 20"
+    assert s.summary["ljprof_own"] == {"traces": 2, "aborts": 2}
+    note = ("2 traces and 2 aborts started in ljprof's own Lua (harness.lua, imageinfo.lua, run.lua) "
+            "and are not counted")
+    assert s.console[-1] == f"jit: {note}" and f"<p>{html.escape(note)}.</p>" in s.html
+    page = io.StringIO()
+    s.pages[0].render(page)
+    assert str(Markup("<tr><th>left out</th><td>{}</td></tr>").format(note)) in page.getvalue()
+    assert "harness.lua" not in page.getvalue().split("are not counted</td></tr>")[1]  # in no table
+
+
+def test_a_targets_own_file_of_that_name_keeps_its_traces(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "summary", "traces.v.txt", {"jit_stop": "on", "stopped": "0.2"})
+    (run.raw / "jit.v.txt").write_text(OWN_LINES + (FIXTURES / "traces.v.txt").read_text())
+    (run.path / "sources" / "tools").mkdir()
+    (run.path / "sources" / "tools" / "run.lua").write_text("-- the target's own run.lua\n")
+    s = jit_section(RunDir.load(run.path), {})
+    assert s.summary["ljprof_own"] == {"traces": 2, "aborts": 1}  # harness.lua's only: run.lua may be the target's
+    assert s.summary_top["jit"]["aborts_total"] == 27
+    assert s.console[-1].startswith(
+        "jit: 2 traces and 1 abort started in ljprof's own Lua (harness.lua, imageinfo.lua)")

@@ -10,7 +10,7 @@ before it, the generation counts earlier traces with that number in the epoch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 # Link types as jit.util.traceinfo names them (lib_jit.c, jit_trlinkname).
@@ -105,6 +105,14 @@ class TraceLog:
 
     def traces_by_start(self) -> Counter[str]:
         return Counter(t.start for t in self.traces)
+
+    def without(self, starts: Callable[[str], bool]) -> tuple[TraceLog, int, int]:
+        """This log without the traces and aborts whose recording started where `starts` says
+        (ljprof's own Lua), and how many traces and aborts were left out."""
+        traces = [t for t in self.traces if not starts(t.start)]
+        aborts = [a for a in self.aborts if not starts(a.start)]
+        kept = TraceLog(self.source, traces, aborts, self.flushes, self.cut, self.chunks, self.open_start)
+        return kept, len(self.traces) - len(traces), len(self.aborts) - len(aborts)
 
     def blacklist_candidates(self) -> list[Group]:
         """Start locations that abort again and again and rarely compile."""

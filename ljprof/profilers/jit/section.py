@@ -31,6 +31,7 @@ from ljprof.profilers.jit.model import Group, TraceLog
 from ljprof.profilers.jit.parse import BCNAMES_21, parse_dump, parse_v
 from ljprof.reporting.model import Json, Page, RunDir, Section, SourceLines
 from ljprof.reporting.page import asset, environment
+from ljprof.reporting.units import plural
 
 NAME = "jit"
 STATUS = "jit.status.txt"
@@ -39,6 +40,9 @@ TOP_SUMMARY = 10  # abort rows in summary.json
 TOP_INDEX = 8  # rows in index.html
 TOP_PAGE = 200  # rows per table in jit.html
 SOURCE_WIDTH = 60
+# ljprof's own Lua in the container (run.lua, imageinfo.lua, each profiler's harness.lua): jit.v and
+# jit.dump name a file by its name alone, so its traces are told from the target's by that name.
+OWN_LUA = frozenset(p.name for p in Path(__file__).resolve().parents[2].rglob("*.lua"))
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,21 @@ def _short(text: str) -> str:
 
 class _Shaper:
     def __init__(self, run: RunDir, status: Status, log: TraceLog, cpu: Mapping[str, int]) -> None:
-        self.run, self.status, self.log, self.cpu = run, status, log, cpu
+        self.run, self.status, self.cpu = run, status, cpu
         self.sources: SourceLines = run.sources()
-        self.by_location = log.aborts_by_location()
+        # ljprof's own traces (the snapshot walker's loops, say) are left out, told by their file's
+        # name when no file of the target's has it; a target with its own run.lua keeps run.lua's
+        self.own_files = sorted(n for n in OWN_LUA if not self.sources.has_file_named(n))
+        own = tuple(f"@{n}:" for n in self.own_files)
+        self.log, self.own_traces, self.own_aborts = log.without(lambda start: start.startswith(own))
+        self.by_location = self.log.aborts_by_location()
+
+    def own_note(self) -> str:
+        """'' or how many traces and aborts of ljprof's own Lua were left out."""
+        if not self.own_traces and not self.own_aborts:
+            return ""
+        return (f"{plural(self.own_traces, 'trace')} and {plural(self.own_aborts, 'abort')} started in "
+                f"ljprof's own Lua ({', '.join(self.own_files)}) and are not counted")
 
     def source(self, location: str) -> str | None:
         file, sep, line = location.rpartition(":")
@@ -155,6 +171,7 @@ class _Shaper:
                      "links": dict(sorted(self.log.links().items())),
                      "jit_on_at_stop": v.get("jit_stop") == "on" if "jit_stop" in v else None,
                      "blacklist_candidates": [g.location for g in self.log.blacklist_candidates()],
+                     "ljprof_own": {"traces": self.own_traces, "aborts": self.own_aborts},
                      "file": f"raw/{FILES[self.status.mode]}"}
         if self.status.mode == "loom":
             out["loom"] = {"traces": int(v.get("loom_traces", "0") or 0),
@@ -173,6 +190,8 @@ class _Shaper:
             out.append(f'<p class="warn">{e(note)}</p>')
         out.append(f"<p>{e(self.headline())}; {self.log.flushes:,} flushes. Recorded with "
                    f"{e(self.log.source)}.</p>")
+        if self.own_note():
+            out.append(f"<p>{e(self.own_note())}.</p>")
         if self.by_location:
             out.append("<table><thead><tr><th>abort line</th><th>reason</th><th>aborts</th></tr></thead><tbody>")
             for row in self.rows(self.by_location)[:TOP_INDEX]:
@@ -201,6 +220,8 @@ class _Shaper:
         if candidates:
             lines.append("jit: aborting again and again (blacklist candidates): "
                          + ", ".join(f"{g.location} ({g.count:,})" for g in candidates[:5]))
+        if self.own_note():
+            lines.append(f"jit: {self.own_note()}")
         return tuple(lines)
 
     def section(self) -> Section:
@@ -223,7 +244,7 @@ class _Shaper:
         template = environment(Path(__file__).parent / "templates").get_template("jit.html.j2")
         out.write(template.render(
             title=f"jit · {self.run.profile} · {self.run.run_id}", css=Markup(asset("page.css")),
-            headline=self.headline(), state=self.state(), note=self.status.jit_note(), log=log,
+            headline=self.headline(), state=self.state(), note=self.status.jit_note(), own=self.own_note(), log=log,
             mode=self.status.mode, flags=v.get("flags", ""), version=v.get("version", ""),
             raw=f"raw/{FILES[self.status.mode]}", loom=loom, has_cpu=bool(self.cpu),
             by_location=self.page_rows(self.by_location), by_reason=self.page_rows(log.aborts_by_reason()),
