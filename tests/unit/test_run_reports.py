@@ -86,7 +86,7 @@ def test_the_bots_summary_json(tmp_path: Path) -> None:
         "complete", 52, 20, 0)
     assert metrics["allocated_kb_per_s"] == 3433.8
     assert data["findings"] == ["Lua heap: growing, floor rose from 8,295 KB to 8,621 KB over 4.5 s, 4.6 MB/min",
-                                "metrics: allocated 3.4 MB/s on average; 20 traces, 0 aborts"]
+                                "metrics: allocated 3.4 MB/s on average; 20 traces at the end, 0 aborts"]
 
 
 def test_the_bots_index_html(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_the_bots_index_html(tmp_path: Path) -> None:
     findings = re.findall(r"<li( class=\"\w+\")?>([^<]+)</li>", html.split('<ul class="findings">')[1])
     assert findings == [(' class="growing"', "Lua heap: growing, floor rose from 8,295 KB to 8,621 KB over 4.5 s, "
                                               "4.6 MB/min"),
-                        ("", "metrics: allocated 3.4 MB/s on average; 20 traces, 0 aborts")]
+                        ("", "metrics: allocated 3.4 MB/s on average; 20 traces at the end, 0 aborts")]
     # where the bot was when SIGINT stopped it
     assert "<h3>Where the target was when it stopped</h3>\n<pre>luajit: bot.lua:82: interrupted!\nstack traceback:\n" \
            "\tbot.lua:82: in function &#39;pause&#39;" in html
@@ -140,7 +140,7 @@ def test_the_bots_summary_md(tmp_path: Path) -> None:
     assert "| bot | `ljprof/luajit:offline-7dfcc775f37c` | LuaJIT 2.1.0-beta3 b52fe9795db2 | 5.1 s |" in lines
     findings = lines[lines.index("**Findings**") + 1:lines.index("**Findings**") + 3]
     assert findings == ["- Lua heap: growing, floor rose from 8,295 KB to 8,621 KB over 4.5 s, 4.6 MB/min",
-                        "- metrics: allocated 3.4 MB/s on average; 20 traces, 0 aborts"]
+                        "- metrics: allocated 3.4 MB/s on average; 20 traces at the end, 0 aborts"]
     spark = next(line for line in lines if line.startswith("Lua heap after the warm-up"))
     assert re.fullmatch(r"Lua heap after the warm-up \(0\.50 s to 5\.0 s\): `▁[▁-█]{38}█` 8,295 KB to 8,621 KB", spark)
     assert "| GC steps | 2,317 (456.8/s on average) |" in lines
@@ -157,7 +157,7 @@ def test_invoke_report_prints_the_files_and_each_sections_headline(tmp_path: Pat
         "Lua heap: growing, floor rose from 8,295 KB to 8,621 KB over 4.5 s, 4.6 MB/min",
         "  51 samples; start 52 KB, end 8,621 KB, peak 8,621 KB",
         "  after the target ended: 430 KB (left out of the verdict)",
-        "metrics: allocated 3.4 MB/s on average; 20 traces, 0 aborts",
+        "metrics: allocated 3.4 MB/s on average; 20 traces at the end, 0 aborts",
     ]
 
 
@@ -189,7 +189,7 @@ def test_a_steady_allocate_and_drop_loop_is_flat(tmp_path: Path) -> None:
     assert "<tr><th>container memory</th><td>peak 4,824 KB, end 4,688 KB</td></tr>" in html
     assert "<tr><th>limits</th><td>no memory, CPU or process limit, duration 6 s, grace 5 s, timeout 600 s</td></tr>" \
         in html
-    assert data["findings"][1] == "metrics: allocated 39.2 MB/s on average; 4 traces, 0 aborts"
+    assert data["findings"][1] == "metrics: allocated 39.2 MB/s on average; 4 traces at the end, 0 aborts"
 
 
 # --- errored: error() with a traceback --------------------------------------------------------------

@@ -167,7 +167,7 @@ def metrics_rows(count: int, reset_at: int | None = None) -> str:
 def test_metrics_rates_and_levels(tmp_path: Path) -> None:
     s = PROFILERS["metrics"].report(make_run(tmp_path, {"metrics.csv": METRICS_HEADER + "\n" + metrics_rows(51)}))
     assert s.state == "complete"
-    assert s.headline == "metrics: allocated 1.0 MB/s on average; 24 traces, 10 aborts"
+    assert s.headline == "metrics: allocated 1.0 MB/s on average; 24 traces at the end, 10 aborts"
     by_label = {x.label: x for x in s.series}
     assert by_label["allocated"].panel == "allocation" and by_label["allocated"].unit == "KB/s"
     assert by_label["allocated"].v == pytest.approx([1000.0] * 50)

@@ -130,13 +130,16 @@ def metrics_report(run: RunDir) -> Section:
 
 
 def _headline(totals: dict[str, float], ends: dict[str, float], duration: float) -> str:
-    """e.g. "allocated 3.4 MB/s on average; 20 traces, 0 aborts"."""
+    """e.g. "allocated 3.4 MB/s on average; 20 traces at the end, 0 aborts".
+
+    jit_trace_num is a level: the traces that exist at the end (a flush empties it), not how many
+    were compiled, which jit's summary counts."""
     parts = []
     if "allocated_kb" in totals and duration > 0:
         parts.append(f"allocated {format_kb_per_s(totals['allocated_kb'] / duration)} on average")
     jit = []
     if "traces" in ends:
-        jit.append(plural(round(ends["traces"]), "trace"))
+        jit.append(plural(round(ends["traces"]), "trace") + " at the end")
     if "trace_aborts" in totals:
         jit.append(plural(round(totals["trace_aborts"]), "abort"))
     if jit:
