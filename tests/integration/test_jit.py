@@ -46,6 +46,7 @@ profiles:
   killed: {workdir: t, script: forever.lua, timeout: 2s, profilers: {jit: {mode: dump, flags: +rs}}}
   loom: {workdir: t, script: traces.lua, profilers: {jit: {mode: loom}}}
   joined: {workdir: t, script: traces.lua, args: ["2000"], profilers: {jit: {}, cpu: {interval: 1ms}}}
+  walked: {workdir: t, script: traces.lua, profilers: {jit: {}, snapshot: {}}}
 """
 
 
@@ -130,6 +131,20 @@ def test_with_cpu_on_too_aborting_lines_are_ordered_by_their_cpu_samples(project
     assert samples == sorted(samples, reverse=True) and samples[0] > 0, samples
     fnew_row = next(row for row in table.split("<tr>")[2:] if f"@traces.lua:{CLOSURE_LINE}" in row)
     assert int(re.findall(r'<td class="num">([\d,]+)</td>', fnew_row)[1].replace(",", "")) > 0, fnew_row
+
+
+def test_traces_of_the_snapshot_walker_are_not_the_targets(project: Path, environ: dict[str, str]) -> None:
+    """The walker's loops get compiled (each snapshot walks thousands of objects): left out, and said."""
+    run_dir, printed, summary = run(project, environ, "walked")
+    own = summary["profilers"]["jit"]["ljprof_own"]  # type: ignore[index]
+    assert own["traces"] >= 1, own
+    log = (run_dir / "raw" / "jit.v.txt").read_text()
+    assert re.search(r"\[TRACE +\d+ (\(\d+/\d+\) )?harness\.lua:\d+ ", log)  # in the log, as recorded
+    assert f"jit: {own['traces']:,} trace" in printed and "started in ljprof's own Lua (harness.lua" in printed
+    page = (run_dir / "jit.html").read_text()
+    tables = page.split("</table>", 1)[1]  # every table after the facts
+    assert "harness.lua" not in tables and f"@traces.lua:{CLOSURE_LINE}" in tables
+    assert {k: summary["jit"]["aborts"][0][k] for k in ("location", "reason")} == FNEW  # type: ignore[index]
 
 
 def test_loom_on_an_image_without_it_is_refused_before_the_run(project: Path, environ: dict[str, str]) -> None:
