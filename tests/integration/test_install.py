@@ -201,6 +201,10 @@ def test_the_actions_steps_profile_the_consumer(venv: Path, source: Path, consum
         facts = json.loads((out / profile / "summary.json").read_text())
         assert facts["profile"] == profile and facts["ending"]["ok"], facts["ending"]
         assert (out / profile / "summary.md").read_text() in text
-    assert json.loads((out / "wordcount" / "summary.json").read_text())["cpu"]["samples"] > 0
+    wordcount = json.loads((out / "wordcount" / "summary.json").read_text())
+    assert wordcount["cpu"]["samples"] > 0
+    verdicts = {v["budget"]: (v["limit_text"], v["verdict"]) for v in wordcount["budgets"]["verdicts"]}
+    assert verdicts == {"heap_growth": ("5MB/min", "ok"), "peak_memory": ("64MB", "ok")}, verdicts
+    assert "| peak_memory | 64MB |" in text  # the budgets' table, in the job summary
     assert "wordcount" in (out / "index.html").read_text()  # the merged index
     assert steps["verdict"]["outputs"] == {"code": "0"} and steps["verdict"]["returncode"] == 0
