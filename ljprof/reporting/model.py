@@ -15,12 +15,13 @@ import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from ljprof.container import HARNESS_DIR, PROFILERS_MOUNT, TARGET_DIR
 from ljprof.errors import ConfigError
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 # A profiler's state in a run, as summary.json reports it.
 STATES = ("complete", "cut", "empty", "crashed", "absent")
@@ -111,6 +112,15 @@ class RunDir:
 
     path: Path
     manifest: Json
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def memo(self, key: str, make: Callable[[], T]) -> T:
+        """`make()`, once per RunDir: what two profilers' reports read from one raw file (memprof's
+        decode, for its section and snapshot's join). A `make` that raises is not remembered."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        value: T = self._memo[key]
+        return value
 
     @classmethod
     def load(cls, path: Path) -> RunDir:

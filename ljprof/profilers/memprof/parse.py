@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
 
@@ -31,13 +32,34 @@ def parse_file(path: str | Path, *, decoder: str | None = None) -> MemprofProfil
         return parse_stream(f, str(path), decoder=decoder)
 
 
-def live_chunks(path: str | Path, *, decoder: str | None = None) -> dict[int, tuple[int, Location]]:
-    """The chunks still allocated when a memprof file ends: address -> (bytes, where it was allocated).
+LiveChunks = dict[int, tuple[int, Location]]
 
-    The same addresses as string.format("%p") of tables, strings, functions and threads
-    (lj_obj_ptr), so a heap snapshot's objects can say where they were made."""
-    heap: list[tuple[int, int, int]] = []
+
+@dataclass(frozen=True)
+class Decoded:
+    """A memprof file decoded once: the model, and the chunks live at its end when they were asked for."""
+
+    profile: MemprofProfile
+    live: LiveChunks | None
+
+
+def decode_file(path: str | Path, *, live: bool, decoder: str | None = None) -> Decoded:
+    """The model of a memprof file and, with `live`, the chunks still allocated when it ends:
+    address -> (bytes, where it was allocated). Those are the same addresses as
+    string.format("%p") of tables, strings, functions and threads (lj_obj_ptr), so a heap
+    snapshot's objects can say where they were made. Raises as parse_file."""
+    heap: list[tuple[int, int, int]] | None = [] if live else None
     with open_file(path) as f:
-        raw, _end = decode_stream(f, str(path), decoder=decoder, heap=heap)
-    where = locations(raw)
-    return {addr: (size, where[loc]) for addr, size, loc in heap}
+        raw, end = decode_stream(f, str(path), decoder=decoder, heap=heap)
+    chunks = None
+    if heap is not None:
+        where = locations(raw)
+        chunks = {addr: (size, where[loc]) for addr, size, loc in heap}
+    return Decoded(build_profile(raw, end, str(path)), chunks)
+
+
+def live_chunks(path: str | Path, *, decoder: str | None = None) -> LiveChunks:
+    """The chunks still allocated when a memprof file ends (see decode_file)."""
+    chunks = decode_file(path, live=True, decoder=decoder).live
+    assert chunks is not None
+    return chunks

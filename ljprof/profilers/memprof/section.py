@@ -32,7 +32,7 @@ from ljprof.profilers.memprof import findings
 from ljprof.profilers.memprof import format as fmt
 from ljprof.profilers.memprof.decoder import MemprofFormatError
 from ljprof.profilers.memprof.model import LiveSite, MemprofProfile
-from ljprof.profilers.memprof.parse import parse_file
+from ljprof.profilers.memprof.parse import Decoded, decode_file
 from ljprof.profilers.memprof.report_html import MemprofHtmlReport
 from ljprof.profilers.memprof.report_json import MemprofJsonReport
 from ljprof.profilers.memprof.report_text import MemprofTextReport
@@ -62,13 +62,20 @@ def memprof_section(run: RunDir) -> Section:
                              "ends with os.exit(code) before the Lua state is closed; end it normally, with "
                              "os.exit(code, true), or call misc.memprof.stop() first", size=0)
     try:
-        profile = parse_file(path)
+        profile = decoded(run).profile
     except MemprofFormatError as exc:
         state = "cut" if size < fmt.PROLOGUE_SIZE else "crashed"  # a prologue cut short, else not memprof
         return _without_data(state, str(exc), size=size)
     except ConfigError as exc:
         return _without_data("crashed", str(exc), size=size)
     return _Shaper(run, profile).section()
+
+
+def decoded(run: RunDir) -> Decoded:
+    """raw/memprof.bin decoded once per render: memprof's section and snapshot's join share it (the
+    live chunks by address are kept only when snapshot ran). Raises as parse_file."""
+    live = "snapshot" in (run.manifest.get("profilers") or {})
+    return run.memo(NAME, lambda: decode_file(run.raw / RAW, live=live))
 
 
 def _without_data(state: str, why: str, *, size: int | None) -> Section:

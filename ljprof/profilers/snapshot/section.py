@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from ljprof.errors import ConfigError
 from ljprof.profilers.memprof.model import Location
 from ljprof.profilers.memprof.parse import live_chunks
+from ljprof.profilers.memprof.section import decoded
 from ljprof.profilers.snapshot import graph
 from ljprof.profilers.snapshot.diff import Diff, Group, diff, object_path
 from ljprof.profilers.snapshot.parse import Snapshot, SnapshotError, no_gc, read_edges, read_snapshot
@@ -98,7 +99,8 @@ def _section(run: RunDir, options: Mapping[str, Any]) -> Section:
     join_note = "memprof did not run: no allocation sites"
     if memprof.is_file() and memprof.stat().st_size:
         try:
-            chunks = live_chunks(memprof)
+            live = decoded(run).live  # decoded once, for memprof's report and this join
+            chunks = live if live is not None else live_chunks(memprof)
             join_note = f"joined with raw/memprof.bin by address ({len(chunks):,} live chunks)"
         except ConfigError as exc:
             join_note = f"memprof's file could not be joined: {exc}"
