@@ -28,6 +28,14 @@ STATES = ("complete", "cut", "empty", "crashed", "absent")
 
 HARNESS_PREFIXES = (HARNESS_DIR + "/", PROFILERS_MOUNT + "/")  # all of ljprof's Lua code in the container
 TARGET_PREFIX = TARGET_DIR + "/"  # where the target's folder is mounted
+# With ljprof's jit profiler on, its recorder runs in the target's VM: these modules of the image
+# (jit.v, jit.dump with jit.bc and the disassembler, loom) are then ljprof's, as its harness is.
+JIT_RECORDER_FILES = tuple(f"/jit/{m}.lua" for m in ("v", "dump", "bc", "loom", "dis_x64", "dis_x86"))
+
+
+def is_jit_recorder(file: str | None) -> bool:
+    """A chunk name (`@/usr/share/lua/5.1/jit/loom.lua`) of one of JIT_RECORDER_FILES."""
+    return file is not None and file.endswith(JIT_RECORDER_FILES)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ profiles:
   killed: {workdir: t, script: forever.lua, timeout: 2s, profilers: {jit: {mode: dump, flags: +rs}}}
   loom: {workdir: t, script: traces.lua, profilers: {jit: {mode: loom}}}
   joined: {workdir: t, script: traces.lua, args: ["2000"], profilers: {jit: {}, cpu: {interval: 1ms}}}
-  walked: {workdir: t, script: traces.lua, profilers: {jit: {}, snapshot: {}}}
+  walked: {workdir: t, script: traces.lua, profilers: {jit: {mode: dump}, snapshot: {}, cpu: {}}}
 """
 
 
@@ -138,13 +138,16 @@ def test_traces_of_the_snapshot_walker_are_not_the_targets(project: Path, enviro
     run_dir, printed, summary = run(project, environ, "walked")
     own = summary["profilers"]["jit"]["ljprof_own"]  # type: ignore[index]
     assert own["traces"] >= 1, own
-    log = (run_dir / "raw" / "jit.v.txt").read_text()
-    assert re.search(r"\[TRACE +\d+ (\(\d+/\d+\) )?harness\.lua:\d+ ", log)  # in the log, as recorded
+    log = (run_dir / "raw" / "jit.dump.txt").read_text()
+    assert re.search(r"---- TRACE \d+ start (\d+/\d+ )?harness\.lua:\d+\n", log)  # in the log, as recorded
     assert f"jit: {own['traces']:,} trace" in printed and "started in ljprof's own Lua (harness.lua" in printed
     page = (run_dir / "jit.html").read_text()
     tables = page.split("</table>", 1)[1]  # every table after the facts
     assert "harness.lua" not in tables and f"@traces.lua:{CLOSURE_LINE}" in tables
     assert {k: summary["jit"]["aborts"][0][k] for k in ("location", "reason")} == FNEW  # type: ignore[index]
+    # jit.dump (and jit.bc) and cpu's jit.profile are ljprof's, loaded or not before the first snapshot
+    paths = [r["path"] for r in summary["snapshot"]["retained"]]  # type: ignore[index]
+    assert not [p for p in paths if "jit." in p], paths
 
 
 def test_loom_on_an_image_without_it_is_refused_before_the_run(project: Path, environ: dict[str, str]) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from ljprof import commands
 
+from .conftest import GitSource
+
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.docker, pytest.mark.tarantool]
 
@@ -61,3 +63,39 @@ def test_the_bots_leak_by_path_and_allocation_site(tmp_path: Path, tarantool_env
     assert first["exact_bytes"] > 0
     page = (result.run_dir / "snapshot.html").read_text()
     assert "<svg" in page and "local delivered" in page
+
+
+LOOM_PROFILES = """
+images:
+  offline:
+    base: debian:bookworm
+    luarocks: {from: debian}
+    rocks: [luasec, copas, lua-cjson, luasocket]
+    loom: true
+profiles:
+  traces:
+    image: offline
+    workdir: t
+    script: traces.lua
+    profilers: {jit: {mode: loom}, memprof: {}, snapshot: {}}
+"""
+
+
+def test_what_loom_records_is_ljprofs_not_the_targets(tmp_path: Path, tarantool_env: dict[str, str],
+                                                       loom_git: GitSource) -> None:
+    """loom keeps every trace event in its upvalues: on scimark its records were memprof's top four sites
+    and the snapshot's top three groups, before the jit recorder's modules counted as ljprof's."""
+    (tmp_path / "t").mkdir()
+    shutil.copy(REPO / "examples" / "traces" / "traces.lua", tmp_path / "t" / "traces.lua")
+    (tmp_path / "profiles.yml").write_text(LOOM_PROFILES)
+    environ = {**os.environ, **tarantool_env, "LJPROF_LOOM_GIT": loom_git.url, "LJPROF_LOOM_REF": loom_git.ref}
+    out = io.StringIO()
+    result = commands.profile(tmp_path / "profiles.yml", "traces", None, {}, environ, out,
+                              reports=tmp_path / "reports")
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert summary["profilers"]["jit"]["loom"]["bytes"] > 0  # loom recorded, and wrote its page
+    sites = [s["location"] for s in summary["memprof"]["top_sites"]]
+    assert sites and not [s for s in sites if "/jit/" in s], sites
+    assert "the jit profiler's jit/*.lua) not shown" in out.getvalue()
+    paths = [r["path"] for r in summary["snapshot"]["retained"]]
+    assert not [p for p in paths if "jit." in p or "loom" in p], paths

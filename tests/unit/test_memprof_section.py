@@ -164,3 +164,25 @@ def test_a_run_without_sites_says_so(tmp_path: Path) -> None:
     assert section.state == "complete"
     assert section.headline == "memprof: nothing allocated during the profile is live at its end (0 events)"
     assert section.summary_top == {"memprof": {"top_sites": []}}
+
+
+@pytest.mark.parametrize("jit_ran", [True, False])
+def test_with_the_jit_profiler_on_its_recorders_sites_are_ljprofs(tmp_path: Path, jit_ran: bool) -> None:
+    """jit.v allocates in the target's VM (fixture jit-v.bin.xz): ljprof's when its jit profiler ran it."""
+    run = run_dir(tmp_path, fixture_bytes("jit-v.bin.xz"))
+    profilers = {"memprof": {}, **({"jit": {}} if jit_ran else {})}
+    run = RunDir(run.path, {**run.manifest, "profilers": profilers})
+    section = memprof_section(run)
+    recorder = "@/usr/share/luajit-2.1.0-beta3/jit/v.lua:77"
+    if jit_ran:
+        assert recorder not in " ".join(section.console) + section.html
+        # the page's tables of every site keep it, of kind "ljprof" as the harness's rows
+        assert f'{recorder}<span class="kind">ljprof</span>' in render(section, "memprof.html")
+        assert section.console[-1] == ("memprof: 19 sites in ljprof's own harness (/ljprof/harness/, "
+                                       "/ljprof/profilers/, the jit profiler's jit/*.lua) not shown: 444 B live "
+                                       "in 7 chunks")
+    else:  # the target ran jit.v itself: its sites are the target's
+        assert f'{recorder}<span class="kind">lua</span>' in render(section, "memprof.html")
+        assert section.console[-1].startswith("memprof: 13 sites in ljprof's own harness (/ljprof/harness/, "
+                                              "/ljprof/profilers/) not shown")
+    assert recorder in render(section, "memprof.txt")  # the peer's text, as the peer prints it

@@ -5,7 +5,8 @@ summary.md, summary.json) show the same rows and the same warnings:
 
 - the rows a user sees: `MemprofProfile.sites` without ljprof's harness
   (its Lua code under /ljprof/harness/, each profiler's harness.lua under
-  /ljprof/profilers/, and its C module) and the harness's
+  /ljprof/profilers/, and its C module; with the jit profiler on, the
+  recorder it runs: jit.v, jit.dump, loom) and the harness's
   time-window markers, each counted apart in a footnote; most bytes still
   live at the end first;
 - a warning when the file was cut, and one when symbol tables make up most of
@@ -14,9 +15,10 @@ summary.md, summary.json) show the same rows and the same warnings:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ljprof.profilers.memprof.model import LiveSite, MemprofProfile
+from ljprof.reporting.model import is_jit_recorder
 from ljprof.reporting.units import human_bytes
 
 # Symbol data above this share of the file, and above SYMBOL_WARN_BYTES, earns a warning:
@@ -32,13 +34,21 @@ class Hidden:
     sites: int
     live_bytes: int
     live_chunks: int
+    recorder: bool = False  # some are the jit profiler's recorder (jit.v, jit.dump, loom)
 
     def note(self) -> str:
         if not self.sites:
             return ""
+        where = "/ljprof/harness/, /ljprof/profilers/" + (", the jit profiler's jit/*.lua" if self.recorder else "")
         return (f"{self.sites} site{'s' if self.sites != 1 else ''} in ljprof's own harness "
-                f"(/ljprof/harness/, /ljprof/profilers/) not shown: {human_bytes(self.live_bytes)} live in "
-                f"{self.live_chunks} chunks")
+                f"({where}) not shown: {human_bytes(self.live_bytes)} live in {self.live_chunks:,} chunks")
+
+
+def with_jit_recorder(profile: MemprofProfile) -> MemprofProfile:
+    """The profile of a run with ljprof's jit profiler on: its recorder's sites (loom keeps every
+    trace event; on scimark its four top sites were loom.lua's) count as the harness's."""
+    sites = tuple(replace(s, harness=True) if is_jit_recorder(s.location.file) else s for s in profile.sites)
+    return replace(profile, sites=sites)
 
 
 def visible_sites(profile: MemprofProfile) -> list[LiveSite]:
@@ -48,7 +58,8 @@ def visible_sites(profile: MemprofProfile) -> list[LiveSite]:
 
 def hidden(profile: MemprofProfile) -> Hidden:
     rows = [site for site in profile.sites if site.harness and not site.marker]
-    return Hidden(len(rows), sum(r.stats.live_bytes for r in rows), sum(r.stats.live_chunks for r in rows))
+    return Hidden(len(rows), sum(r.stats.live_bytes for r in rows), sum(r.stats.live_chunks for r in rows),
+                  any(is_jit_recorder(r.location.file) for r in rows))
 
 
 def marker_note(profile: MemprofProfile) -> str:

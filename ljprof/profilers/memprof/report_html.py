@@ -9,7 +9,7 @@ Actions artifact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,8 +38,10 @@ PLOT_LEFT, PLOT_TOP, PLOT_BOTTOM, PLOT_RIGHT = 4, 14, 16, 4  # room for the labe
 PLOT_DOTS = 64  # a dot with a tooltip per window up to this many windows
 
 
-def _kind(location: Location) -> str:
-    if location.file is not None and location.file.startswith(HARNESS_PREFIXES):
+def _kind(location: Location, ljprofs: Set[Location] = frozenset()) -> str:
+    """The kind column: "ljprof" for its harness (and for `ljprofs`: the sites the profile marks as
+    the harness's, such as the jit profiler's recorder), else the location's kind."""
+    if location in ljprofs or (location.file is not None and location.file.startswith(HARNESS_PREFIXES)):
         return "ljprof"
     return {"lua": "lua", "trace": "trace", "c": "C", "internal": "VM"}.get(location.kind, location.kind)
 
@@ -54,6 +56,7 @@ class MemprofHtmlReport:
         self.title = title
         self.meta = list(meta)
         self.times = times if times is not None and len(times.ends) == profile.windows.count else None
+        self.ljprofs = frozenset(site.location for site in profile.sites if site.harness)
 
     def _site(self, location: Location, *, ours: bool = True) -> dict[str, Any]:
         """A location's cells; `ours`: ljprof's name (C functions by library and offset), else the parser's."""
@@ -61,7 +64,8 @@ class MemprofHtmlReport:
         where = f"{location.file}:{location.line}" if line is not None else ""
         text = location.name if ours else location.text
         title = location.text if text != location.text else ""
-        return {"text": text, "title": title, "kind": _kind(location), "source_line": line, "where": where}
+        return {"text": text, "title": title, "kind": _kind(location, self.ljprofs), "source_line": line,
+                "where": where}
 
     @staticmethod
     def _stats(stats: LiveStats) -> dict[str, Any]:

@@ -63,6 +63,8 @@ def memprof_section(run: RunDir) -> Section:
                              "os.exit(code, true), or call misc.memprof.stop() first", size=0)
     try:
         profile = decoded(run).profile
+        if "jit" in (run.manifest.get("profilers") or {}):
+            profile = findings.with_jit_recorder(profile)
     except MemprofFormatError as exc:
         state = "cut" if size < fmt.PROLOGUE_SIZE else "crashed"  # a prologue cut short, else not memprof
         return _without_data(state, str(exc), size=size)

@@ -48,6 +48,15 @@ return function(ctx)
                    proto = "p" }
   local HARNESS = "@/ljprof/" -- frames of ljprof's own Lua code are not walked
   local SELF = debug.getinfo(1, "S").source
+  -- With ljprof's jit profiler on, its recorder runs in this VM: jit.v, jit.dump (with jit.bc and
+  -- the disassembler) or loom, whose closures hold what they recorded (loom: every trace event).
+  local RECORDER = ctx.enabled.jit and { v = true, dump = true, bc = true, loom = true, dis_x64 = true,
+                                         dis_x86 = true } or {}
+  local function ljprofs(source)
+    if sub(source, 1, #HARNESS) == HARNESS or source == SELF then return true end
+    local module = string.match(source, "^@.*/jit/([%w_]+)%.lua$")
+    return module ~= nil and RECORDER[module] == true
+  end
   local taken, used = 0, {}
 
   local function escape(s)
@@ -79,10 +88,18 @@ return function(ctx)
     local nobj, head, nedges = 0, 1, 0
     local upvals = {}
     local field = {} -- string key -> its edge label: keys repeat (a million fields, a few thousand names)
+    -- The jit recorder's module tables (package.loaded["jit.loom"], ...) are ljprof's: not walked,
+    -- and not counted (loaded after the first snapshot, they would be new objects of the target's).
+    local skip, skipping = {}, false
+    for m in pairs(RECORDER) do
+      local mod = package.loaded["jit." .. m]
+      if type(mod) == "table" then skip[mod], skipping = true, true end
+    end
     -- An edge from `from` (an id, 0 for a root) to `v`: a new object is queued.
     local function edge(from, v, lab, weak)
       local tv = type(v)
       if tv == "number" or tv == "boolean" or tv == "nil" or tv == "lightuserdata" then return end
+      if skipping and skip[v] then return end
       local id = ids[v]
       if id then
         nedges = nedges + 1
@@ -180,7 +197,8 @@ return function(ctx)
             local lab = field[k]
             if not lab then lab = "." .. escape(k) field[k] = lab end
             edge(id, x, lab, wv)
-            if not ids[k] then edge(id, k, "{key", wk) end -- else the field's "." line says it
+            -- else the field's "." line says it (and a skipped module's name is ljprof's too)
+            if not ids[k] and not (skipping and skip[x]) then edge(id, k, "{key", wk) end
             nhash = nhash + 1
           elseif tk == "number" then
             if k < 1 or k > n or k % 1 ~= 0 then nhash = nhash + 1 end
@@ -202,9 +220,10 @@ return function(ctx)
         local fi = getinfo(v, "S")
         info = fi.what == "C" and "C" or format("%s:%d", fi.source, fi.linedefined)
         size = SIZE["function"]
-        -- A closure of ljprof's own Lua (run.lua, any profiler's harness.lua) holds ljprof's state,
-        -- not the target's: it is a node, not walked into, as ljprof's frames are not (frames()).
-        if fi.what == "C" or (sub(fi.source, 1, #HARNESS) ~= HARNESS and fi.source ~= SELF) then
+        -- A closure of ljprof's own Lua (run.lua, any profiler's harness.lua, the jit recorder it
+        -- runs) holds ljprof's state, not the target's: it is a node, not walked into, as ljprof's
+        -- frames are not (frames()).
+        if fi.what == "C" or not ljprofs(fi.source) then
           local i = 1
           while true do
             local name, x = getupvalue(v, i)
@@ -269,7 +288,9 @@ return function(ctx)
 
   return {
     take = take,
-    last = true, -- stopped after the other profilers: its walk is not in their data
+    -- started after the other profilers (the first walk sees what they loaded) and stopped after
+    -- them (the last walk is not in their data)
+    last = true,
     start = function(o) return take(o, "start") and true end,
     stop = function(o) return take(o, "end") and true end,
   }
