@@ -138,7 +138,7 @@ class CpuProfiler:
         path = run.raw / FILE
         if not path.is_file():
             return absent(self.name, f"no raw/{FILE}: the harness did not switch cpu on")
-        raw = parse(path.read_text(encoding="utf-8", errors="replace"))
+        raw = parsed(run)
         state, why = "complete", ""
         if not raw.final:
             state, why = "cut", (f"no final flush: the target was killed; the counts are those of flush "
@@ -152,6 +152,11 @@ class CpuProfiler:
         title = f"cpu: {run.profile}, jit.profile every {raw.interval_s * 1000:g} ms of CPU time"
         return flame.stacks_section(self.name, raw.stacks, run, title=title, interval_s=raw.interval_s,
                                     state=state, why=why, extra=extra, few_reason=few)
+
+
+def parsed(run: RunDir) -> CpuRaw:
+    """raw/cpu.txt parsed once per render: cpu's section and jit's join read it (it must exist)."""
+    return run.memo(FILE, lambda: parse((run.raw / FILE).read_text(encoding="utf-8", errors="replace")))
 
 
 def _time_on(run: RunDir) -> float:

@@ -107,7 +107,7 @@ def cpu_by_line(run: RunDir) -> Mapping[str, int]:
     path = run.raw / cpu_profiler.FILE
     if not path.is_file():
         return {}
-    by_line = flame.samples_by_location(cpu_profiler.parse(path.read_text(encoding="utf-8", errors="replace")).stacks)
+    by_line = flame.samples_by_location(cpu_profiler.parsed(run).stacks)
     # jit.v and jit.dump name a file by its last part (`@linearize.lua:93` for ./luacheck/stages/linearize.lua):
     # the samples are keyed so too
     out: Counter[str] = Counter()
