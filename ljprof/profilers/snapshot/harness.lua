@@ -88,13 +88,15 @@ return function(ctx)
     local nobj, head, nedges = 0, 1, 0
     local upvals = {}
     local field = {} -- string key -> its edge label: keys repeat (a million fields, a few thousand names)
-    -- The jit recorder's module tables (package.loaded["jit.loom"], ...) are ljprof's: not walked,
-    -- and not counted (loaded after the first snapshot, they would be new objects of the target's).
+    -- The jit recorder's module tables (package.loaded["jit.loom"], ...) and the API table a target
+    -- gets from require("ljprof") are ljprof's: not walked, and not counted (made after the first
+    -- snapshot, they would be new objects of the target's).
     local skip, skipping = {}, false
-    for m in pairs(RECORDER) do
-      local mod = package.loaded["jit." .. m]
+    local function own(mod)
       if type(mod) == "table" then skip[mod], skipping = true, true end
     end
+    for m in pairs(RECORDER) do own(package.loaded["jit." .. m]) end
+    own(package.loaded.ljprof)
     -- An edge from `from` (an id, 0 for a root) to `v`: a new object is queued.
     local function edge(from, v, lab, weak)
       local tv = type(v)
