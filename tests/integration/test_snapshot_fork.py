@@ -17,13 +17,16 @@ from .conftest import GitSource
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.docker, pytest.mark.tarantool]
 
-PROFILES = """
+# the shipped `offline` recipe, as the fork's tests build it (loom: the loom test adds it)
+OFFLINE = """
 images:
   offline:
     base: debian:bookworm
     luarocks: {from: debian}
     rocks: [luasec, copas, lua-cjson, luasocket]
-profiles:
+"""
+
+PROFILES = OFFLINE + """profiles:
   bot:
     image: offline
     workdir: bot
@@ -65,13 +68,7 @@ def test_the_bots_leak_by_path_and_allocation_site(tmp_path: Path, tarantool_env
     assert "<svg" in page and "local delivered" in page
 
 
-LOOM_PROFILES = """
-images:
-  offline:
-    base: debian:bookworm
-    luarocks: {from: debian}
-    rocks: [luasec, copas, lua-cjson, luasocket]
-    loom: true
+LOOM_PROFILES = OFFLINE + """    loom: true
 profiles:
   traces:
     image: offline
