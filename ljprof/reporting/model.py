@@ -159,7 +159,9 @@ class RunDir:
         return str(self.manifest.get("run_id", self.path.name))
 
     def sources(self) -> SourceLines:
-        return SourceLines.from_folder(self.path / "sources", str(self.manifest.get("cwd", ".")))
+        """The kept sources, read once per RunDir: memprof, jit, cpu and sysprof all show source lines."""
+        return self.memo("sources", lambda: SourceLines.from_folder(self.path / "sources",
+                                                                    str(self.manifest.get("cwd", "."))))
 
     def events(self) -> list[Json]:
         """The harness's timeline: begin, start/stop of profilers, marks, end (t on the harness clock)."""
