@@ -21,13 +21,14 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
 
 from markupsafe import Markup
 
 from ljprof.profilers.jit.cpu import HotRow, hot_first
-from ljprof.profilers.jit.model import Group, TraceLog
+from ljprof.profilers.jit.model import BLACKLIST_ABORTS, Group, TraceLog
 from ljprof.profilers.jit.parse import BCNAMES_21, parse_dump, parse_v
 from ljprof.reporting.model import Json, Page, RunDir, Section, SourceLines
 from ljprof.reporting.page import asset, environment
@@ -40,9 +41,13 @@ TOP_SUMMARY = 10  # abort rows in summary.json
 TOP_INDEX = 8  # rows in index.html
 TOP_PAGE = 200  # rows per table in jit.html
 SOURCE_WIDTH = 60
-# ljprof's own Lua in the container (run.lua, imageinfo.lua, each profiler's harness.lua): jit.v and
-# jit.dump name a file by its name alone, so its traces are told from the target's by that name.
-OWN_LUA = frozenset(p.name for p in Path(__file__).resolve().parents[2].rglob("*.lua"))
+
+
+@cache
+def own_lua() -> frozenset[str]:
+    """ljprof's own Lua in the container (run.lua, imageinfo.lua, each profiler's harness.lua): jit.v and
+    jit.dump name a file by its name alone, so its traces are told from the target's by that name."""
+    return frozenset(p.name for p in Path(__file__).resolve().parents[2].rglob("*.lua"))
 
 
 @dataclass(frozen=True)
@@ -113,17 +118,15 @@ class _Shaper:
         self.sources: SourceLines = run.sources()
         # ljprof's own traces (the snapshot walker's loops, say) are left out, told by their file's
         # name when no file of the target's has it; a target with its own run.lua keeps run.lua's
-        self.own_files = sorted(n for n in OWN_LUA if not self.sources.has_file_named(n))
-        own = tuple(f"@{n}:" for n in self.own_files)
+        own_files = sorted(n for n in own_lua() if not self.sources.has_file_named(n))
+        own = tuple(f"@{n}:" for n in own_files)
         self.log, self.own_traces, self.own_aborts = log.without(lambda start: start.startswith(own))
+        # '' or how many traces and aborts of ljprof's own Lua were left out
+        self.own_note = "" if not self.own_traces and not self.own_aborts else (
+            f"{plural(self.own_traces, 'trace')} and {plural(self.own_aborts, 'abort')} started in "
+            f"ljprof's own Lua ({', '.join(own_files)}) and are not counted")
         self.by_location = self.log.aborts_by_location()
-
-    def own_note(self) -> str:
-        """'' or how many traces and aborts of ljprof's own Lua were left out."""
-        if not self.own_traces and not self.own_aborts:
-            return ""
-        return (f"{plural(self.own_traces, 'trace')} and {plural(self.own_aborts, 'abort')} started in "
-                f"ljprof's own Lua ({', '.join(self.own_files)}) and are not counted")
+        self.candidates = self.log.blacklist_candidates()
 
     def source(self, location: str) -> str | None:
         file, sep, line = location.rpartition(":")
@@ -170,14 +173,22 @@ class _Shaper:
         out: Json = {"mode": self.status.mode, "recorder": self.log.source,
                      "links": dict(sorted(self.log.links().items())),
                      "jit_on_at_stop": v.get("jit_stop") == "on" if "jit_stop" in v else None,
-                     "blacklist_candidates": [g.location for g in self.log.blacklist_candidates()],
+                     "blacklist_candidates": [g.location for g in self.candidates],
                      "ljprof_own": {"traces": self.own_traces, "aborts": self.own_aborts},
                      "file": f"raw/{FILES[self.status.mode]}"}
-        if self.status.mode == "loom":
-            out["loom"] = {"traces": int(v.get("loom_traces", "0") or 0),
-                           "kept": int(v.get("loom_kept", v.get("loom_traces", "0")) or 0),
-                           "bytes": int(v.get("loom_bytes", "0") or 0), "jquery": v.get("loom_jquery", "")}
+        loom = self.loom()
+        if loom is not None:
+            out["loom"] = loom
         return out
+
+    def loom(self) -> Json | None:
+        """loom's figures (loom mode only), from the harness's status file."""
+        if self.status.mode != "loom":
+            return None
+        v = self.status.values
+        return {"traces": int(v.get("loom_traces", "0") or 0),
+                "kept": int(v.get("loom_kept", v.get("loom_traces", "0")) or 0),
+                "bytes": int(v.get("loom_bytes", "0") or 0), "jquery": v.get("loom_jquery", "")}
 
     def rows(self, groups: list[Group]) -> list[HotRow]:
         return hot_first(groups, self.cpu)
@@ -190,8 +201,8 @@ class _Shaper:
             out.append(f'<p class="warn">{e(note)}</p>')
         out.append(f"<p>{e(self.headline())}; {self.log.flushes:,} flushes. Recorded with "
                    f"{e(self.log.source)}.</p>")
-        if self.own_note():
-            out.append(f"<p>{e(self.own_note())}.</p>")
+        if self.own_note:
+            out.append(f"<p>{e(self.own_note)}.</p>")
         if self.by_location:
             out.append("<table><thead><tr><th>abort line</th><th>reason</th><th>aborts</th></tr></thead><tbody>")
             for row in self.rows(self.by_location)[:TOP_INDEX]:
@@ -216,12 +227,12 @@ class _Shaper:
         for g in self.by_location[:5]:
             src = self.source(g.location)
             lines.append(f"  {g.count:>7,}  {g.location}  {g.reason}" + (f"  {_short(src)}" if src else ""))
-        candidates = self.log.blacklist_candidates()
+        candidates = self.candidates
         if candidates:
             lines.append("jit: aborting again and again (blacklist candidates): "
                          + ", ".join(f"{g.location} ({g.count:,})" for g in candidates[:5]))
-        if self.own_note():
-            lines.append(f"jit: {self.own_note()}")
+        if self.own_note:
+            lines.append(f"jit: {self.own_note}")
         return tuple(lines)
 
     def section(self) -> Section:
@@ -240,14 +251,14 @@ class _Shaper:
         log, v = self.log, self.status.values
         compiled = log.traces_by_start()
         starts = [Group(loc, "", n) for loc, n in sorted(compiled.items(), key=lambda kv: (-kv[1], kv[0]))]
-        loom = self.summary().get("loom")
+        loom = self.loom()
         template = environment(Path(__file__).parent / "templates").get_template("jit.html.j2")
         out.write(template.render(
             title=f"jit · {self.run.profile} · {self.run.run_id}", css=Markup(asset("page.css")),
-            headline=self.headline(), state=self.state(), note=self.status.jit_note(), own=self.own_note(), log=log,
+            headline=self.headline(), state=self.state(), note=self.status.jit_note(), own=self.own_note, log=log,
             mode=self.status.mode, flags=v.get("flags", ""), version=v.get("version", ""),
             raw=f"raw/{FILES[self.status.mode]}", loom=loom, has_cpu=bool(self.cpu),
             by_location=self.page_rows(self.by_location), by_reason=self.page_rows(log.aborts_by_reason()),
-            by_start=self.page_rows(log.aborts_by_start()), blacklist=self.page_rows(log.blacklist_candidates()),
-            compiled=compiled, starts=self.page_rows(starts), links=sorted(log.links().items(), key=lambda kv: -kv[1]),
-            traces=log.traces[:TOP_PAGE * 5], top_page=TOP_PAGE))
+            by_start=self.page_rows(log.aborts_by_start()), blacklist=self.page_rows(self.candidates),
+            starts=self.page_rows(starts), links=sorted(log.links().items(), key=lambda kv: -kv[1]),
+            traces=log.traces[:TOP_PAGE * 5], blacklist_aborts=BLACKLIST_ABORTS))
