@@ -16,7 +16,6 @@ from typing import Any, TextIO
 
 from ljprof.errors import ConfigError
 from ljprof.profilers.memprof.model import Location
-from ljprof.profilers.memprof.parse import live_chunks
 from ljprof.profilers.memprof.section import decoded
 from ljprof.profilers.snapshot import graph
 from ljprof.profilers.snapshot.diff import Diff, Group, diff, object_path
@@ -99,8 +98,8 @@ def _section(run: RunDir, options: Mapping[str, Any]) -> Section:
     join_note = "memprof did not run: no allocation sites"
     if memprof.is_file() and memprof.stat().st_size:
         try:
-            live = decoded(run).live  # decoded once, for memprof's report and this join
-            chunks = live if live is not None else live_chunks(memprof)
+            # decoded once, for memprof's report and this join (with the live chunks, as snapshot ran)
+            chunks = decoded(run).live or {}
             join_note = f"joined with raw/memprof.bin by address ({len(chunks):,} live chunks)"
         except ConfigError as exc:
             join_note = f"memprof's file could not be joined: {exc}"
