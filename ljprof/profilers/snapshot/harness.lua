@@ -52,10 +52,19 @@ return function(ctx)
   -- the disassembler) or loom, whose closures hold what they recorded (loom: every trace event).
   local RECORDER = ctx.enabled.jit and { v = true, dump = true, bc = true, loom = true, dis_x64 = true,
                                          dis_x86 = true } or {}
+  local function harness(source) return sub(source, 1, #HARNESS) == HARNESS or source == SELF end
+  local mine = {} -- source -> whether it is ljprof's: asked per closure, and a heap has few sources
   local function ljprofs(source)
-    if sub(source, 1, #HARNESS) == HARNESS or source == SELF then return true end
-    local module = string.match(source, "^@.*/jit/([%w_]+)%.lua$")
-    return module ~= nil and RECORDER[module] == true
+    local known = mine[source]
+    if known == nil then
+      known = harness(source)
+      if not known and next(RECORDER) ~= nil then
+        local module = string.match(source, "^@.*/jit/([%w_]+)%.lua$")
+        known = module ~= nil and RECORDER[module] == true
+      end
+      mine[source] = known
+    end
+    return known
   end
   local taken, used = 0, {}
 
@@ -136,7 +145,7 @@ return function(ctx)
       while true do
         local info = co and getinfo(co, level, "Snf") or (not co and getinfo(level, "Snf"))
         if not info then break end
-        if sub(info.source, 1, #HARNESS) ~= HARNESS and info.source ~= SELF then
+        if not harness(info.source) then
           local at = where(info)
           edge(id, info.func, "$(function) in " .. at)
           local i = 1
