@@ -23,6 +23,7 @@ from ljprof.compare.runs import Run
 from ljprof.config.model import Budget
 from ljprof.errors import BudgetBroken
 from ljprof.figures import FIGURES, NOT_MEASURED, SITES, format_value, rows_of, value
+from ljprof.reporting.markdown import md_text
 
 OK, BROKEN, NOT_MEASURED_VERDICT, NO_BASELINE = "ok", "broken", "not measured", "no baseline"
 MD_START = "<!-- ljprof budgets -->"
@@ -125,22 +126,18 @@ def table_lines(verdicts: Sequence[Verdict]) -> list[str]:
             for r in [header, *rows]]
 
 
-def _md(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-
-
 def markdown(verdicts: Sequence[Verdict], base: Run | None) -> str:
     n = len(broken(verdicts))
     head = f"❌ {n} budget(s) broken" if n else "✅ every budget holds"
-    against = f" (baseline: {_md(base.profile)} · {_md(base.run_id)})" if base else ""
+    against = f" (baseline: {md_text(base.profile)} · {md_text(base.run_id)})" if base else ""
     lines = [MD_START, f"#### budgets: {head}{against}", "", "| budget | limit | figure | verdict | site |",
              "| --- | --- | ---: | --- | --- |"]
     for v in verdicts:
         mark = {OK: "✅ ok", BROKEN: "❌ broken"}.get(v.verdict, f"❔ {v.verdict}")
         kind = " (regression)" if v.kind == "regression" else ""
-        site = f"`{_md(v.site)}`" if v.site else ""
-        note = f" ({_md(v.note)})" if v.note else ""
-        lines.append(f"| {v.budget}{kind} | {_md(v.limit_text)} | {_figure_text(v)} | {mark}{note} | {site} |")
+        site = f"`{md_text(v.site)}`" if v.site else ""
+        note = f" ({md_text(v.note)})" if v.note else ""
+        lines.append(f"| {v.budget}{kind} | {md_text(v.limit_text)} | {_figure_text(v)} | {mark}{note} | {site} |")
     return "\n".join(lines) + "\n"
 
 

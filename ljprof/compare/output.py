@@ -12,6 +12,7 @@ from ljprof import __version__
 from ljprof.compare.flamediff import FlameDiff
 from ljprof.compare.runs import Json
 from ljprof.figures import format_value
+from ljprof.reporting.markdown import md_code, md_text
 from ljprof.reporting.page import asset
 from ljprof.reporting.render import write_atomically
 
@@ -99,32 +100,24 @@ def text(data: Json, out: TextIO) -> None:
         out.write(f"differential flame graph: {flame['note']}\n")
 
 
-def _md(s: object) -> str:
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-
-
-def _code(s: object) -> str:
-    return "`" + str(s).replace("`", "'").replace("|", "\\|") + "`"
-
-
 def markdown(data: Json) -> str:
     """compare.md: the same content, at most MD_ROWS rows per table, cut to MARKDOWN_LIMIT bytes."""
     b, h = data["base"], data["head"]
-    lines = [f"### ljprof compare: {_md(h['profile'])} · {_md(h['run_id'])} against {_md(b['profile'])} · "
-             f"{_md(b['run_id'])}", ""]
-    lines += [f"> ⚠️ {_md(n)}" for n in data["notes"]] + ([""] if data["notes"] else [])
+    lines = [f"### ljprof compare: {md_text(h['profile'])} · {md_text(h['run_id'])} against {md_text(b['profile'])} · "
+             f"{md_text(b['run_id'])}", ""]
+    lines += [f"> ⚠️ {md_text(n)}" for n in data["notes"]] + ([""] if data["notes"] else [])
     lines += ["| figure | base | head | change |", "| --- | ---: | ---: | ---: |"]
     for f in data["figures"]:
         change = format_value(f["unit"], f["delta"], sign=True) + (
             f" ({f['change_pct']:+.1f}%)" if f["change_pct"] is not None else "")
         if "note" in f:
-            change = _md(f["note"])
+            change = md_text(f["note"])
         lines.append(f"| {f['name']} | {format_value(f['unit'], f['base'])} | {format_value(f['unit'], f['head'])} "
                      f"| {change} |")
     lines.append("")
     for key, name, column, numbers in TABLES:
         table = data[key]
-        lines.append(f"**{name}**" + (f": {_md(table['note'])}" if "note" in table else ""))
+        lines.append(f"**{name}**" + (f": {md_text(table['note'])}" if "note" in table else ""))
         lines.append("")
         if "note" in table or not table["rows"]:
             continue
@@ -134,19 +127,19 @@ def markdown(data: Json) -> str:
             cells = " | ".join(f"{_num(u, row[f]['base'])} | {_num(u, row[f]['head'])} | "
                                f"{_num(u, row[f]['delta'], sign=True)}" for f, u in numbers)
             note = "; ".join(x for x in (_how(row), _growing(row)) if x)
-            lines.append(f"| {_code(row['key'])} | {cells} | {_md(note)} |")
+            lines.append(f"| {md_code(row['key'])} | {cells} | {md_text(note)} |")
         if len(table["rows"]) > MD_ROWS:
             lines.append(f"\n*{len(table['rows']) - MD_ROWS} more rows in compare.json and compare.html*")
         if table.get("moved"):
             lines.append(f"\n*{table['moved']} row(s) matched by their source text: code above them moved their line*")
         lines.append("")
     flame = data["flame"]
-    lines.append("**differential flame graph**" + (f": {_md(flame['note'])}" if "note" in flame else
-                 f" ({_md(flame['source'])}; {flame['base_samples']:,} -> {flame['head_samples']:,} samples): "
+    lines.append("**differential flame graph**" + (f": {md_text(flame['note'])}" if "note" in flame else
+                 f" ({md_text(flame['source'])}; {flame['base_samples']:,} -> {flame['head_samples']:,} samples): "
                  "in compare.html; the frames whose own share changed most:"))
     if "note" not in flame and flame["changes"]:
         lines += ["", "| frame (leaf of the stack) | base | head | change |", "| --- | ---: | ---: | ---: |"]
-        lines += [f"| {_code(c['stack'].rsplit(';', 1)[-1])} | {c['base_pct']:.2f}% | {c['head_pct']:.2f}% | "
+        lines += [f"| {md_code(c['stack'].rsplit(';', 1)[-1])} | {c['base_pct']:.2f}% | {c['head_pct']:.2f}% | "
                   f"{c['delta_pp']:+.2f} pp |" for c in flame["changes"][:MD_ROWS]]
     text_out = "\n".join(lines) + "\n"
     if len(text_out.encode("utf-8")) > MARKDOWN_LIMIT:

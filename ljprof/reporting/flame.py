@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+from ljprof.reporting.markdown import md_code
 from ljprof.reporting.model import HARNESS_PREFIXES, Json, Page, RunDir, Section, SourceLines
 from ljprof.reporting.page import asset
 
@@ -297,10 +298,6 @@ anywhere on the stack. VM states (interpreted, compiled, C, GC, JIT compiler) ar
 
 # -- a profiler's section --------------------------------------------------------------------------
 
-def _md(text: str) -> str:
-    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
-
-
 def stacks_section(name: str, stacks: Stacks, run: RunDir, *, title: str, interval_s: float | None = None,
                    state: str = "complete", why: str = "", extra: Json | None = None,
                    few_reason: str = "the target ran for too short a time") -> Section:
@@ -384,6 +381,6 @@ def _markdown(headline: str, top: list[TopFrame]) -> str:
     lines = [f"- {headline}", ""]
     if top:
         lines += ["| frame | self % | total % |", "| --- | ---: | ---: |"]
-        lines += [f"| {_md(t.frame)} | {t.self_pct:.1f} | {t.total_pct:.1f} |" for t in top[:5]]
+        lines += [f"| {md_code(t.frame)} | {t.self_pct:.1f} | {t.total_pct:.1f} |" for t in top[:5]]
         lines.append("")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ljprof import __version__
+from ljprof.reporting.markdown import md_text
 from ljprof.reporting.model import Json, RunDir, Section
 from ljprof.reporting.runfacts import ending_of, stderr_lines, traceback_of
 from ljprof.reporting.units import format_seconds
@@ -64,11 +65,6 @@ class SummaryJson:
         out.write(json.dumps(self.data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def _md(text: str) -> str:
-    """Text for a markdown line: no raw HTML, no table breaks."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-
-
 class SummaryMarkdown:
     """The job summary: the run, how it ended, the findings, then each section's markdown (under 1 MiB)."""
 
@@ -84,16 +80,16 @@ class SummaryMarkdown:
         code = "" if ending.exit_code is None else f"; exit code {ending.exit_code}"
         commit = (d["image"]["luajit_commit"] or "")[:12]
         duration = format_seconds(float(d["duration_s"])) if isinstance(d["duration_s"], (int, float)) else "?"
-        out = [f"### ljprof: {_md(self.run.profile)} · run {_md(self.run.run_id)}", "",
-               f"{mark} · **{_md(ending.kind)}**: {_md(ending.message)}{code}", "",
+        out = [f"### ljprof: {md_text(self.run.profile)} · run {md_text(self.run.run_id)}", "",
+               f"{mark} · **{md_text(ending.kind)}**: {md_text(ending.message)}{code}", "",
                "| profile | image | LuaJIT | duration |", "| --- | --- | --- | --- |",
-               f"| {_md(self.run.profile)} | `{_md(str(d['image']['tag']))}` | "
-               f"{_md(str(d['image']['luajit_version'] or '?'))} {commit} | {duration} |", ""]
+               f"| {md_text(self.run.profile)} | `{md_text(str(d['image']['tag']))}` | "
+               f"{md_text(str(d['image']['luajit_version'] or '?'))} {commit} | {duration} |", ""]
         tb = traceback_of(stderr_lines(self.run), ending.error) if ending.kind == "error" else []
         if tb:
             out += ["```", *(line.replace("```", "'''") for line in tb), "```", ""]
         out.append("**Findings**")
-        out += [f"- {_md(s.headline or s.name + ': ' + s.state)}" for s in self.sections] or ["- no profiler ran"]
+        out += [f"- {md_text(s.headline or s.name + ': ' + s.state)}" for s in self.sections] or ["- no profiler ran"]
         out.append("")
         return out
 
@@ -103,10 +99,10 @@ class SummaryMarkdown:
         for s in self.sections:
             if not s.markdown:
                 continue
-            part = f"#### {_md(s.name)}\n\n{s.markdown.rstrip()}\n\n"
+            part = f"#### {md_text(s.name)}\n\n{s.markdown.rstrip()}\n\n"
             size = len(part.encode("utf-8"))
             if used + size > MARKDOWN_LIMIT:
-                text += (f"*{_md(s.name)}'s part and those after it are left out: a job summary holds 1 MiB; "
+                text += (f"*{md_text(s.name)}'s part and those after it are left out: a job summary holds 1 MiB; "
                          "see index.html.*\n")
                 break
             text += part
