@@ -12,7 +12,6 @@ summary.md a table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
@@ -24,6 +23,8 @@ from ljprof.config.model import Budget
 from ljprof.errors import BudgetBroken
 from ljprof.figures import FIGURES, NOT_MEASURED, SITES, format_value, rows_of, value
 from ljprof.reporting.markdown import md_text
+from ljprof.reporting.render import write_atomically
+from ljprof.reporting.summary import SummaryJson
 
 OK, BROKEN, NOT_MEASURED_VERDICT, NO_BASELINE = "ok", "broken", "not measured", "no baseline"
 MD_START = "<!-- ljprof budgets -->"
@@ -153,7 +154,7 @@ def record(head: Run, verdicts: Sequence[Verdict], base: Run | None) -> None:
     replacing one an earlier check wrote)."""
     data = dict(head.summary)
     data["budgets"] = summary_json(verdicts, base)
-    save(head.path / "summary.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_atomically(head.path / "summary.json", SummaryJson(data).render)
     md_path = head.path / "summary.md"
     text = md_path.read_text(encoding="utf-8") if md_path.is_file() else ""
     if MD_START in text:

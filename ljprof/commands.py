@@ -50,6 +50,7 @@ from ljprof.reporting.model import SourceLines
 from ljprof.reporting.overview import OverviewPage
 from ljprof.reporting.render import Rendered, render_run, write_atomically
 from ljprof.reporting.runfacts import service_lines
+from ljprof.reporting.summary import SummaryJson
 from ljprof.reporting.units import human_bytes
 from ljprof.run import runner
 from ljprof.run.plan import check_image, plan_run
@@ -449,8 +450,7 @@ def compare(base: str | None, head: str, reports: str | Path, out: TextIO, out_d
     target = Path(out_dir) if out_dir else head_dir
     target.mkdir(parents=True, exist_ok=True)
     written = [
-        compare_output.save(target / "compare.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
-                            + "\n"),
+        write_atomically(target / "compare.json", SummaryJson(data).render),  # sorted keys, as summary.json
         compare_output.save(target / "compare.md", compare_output.markdown(data)),
         compare_output.save(target / "compare.html", compare_output.page(data, flame)),
     ]
