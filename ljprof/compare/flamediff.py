@@ -19,6 +19,7 @@ from pathlib import Path
 from ljprof.compare.match import pair_rows
 from ljprof.compare.runs import Json, Run
 from ljprof.figures import folded_file
+from ljprof.reporting.flame import merge
 
 WIDTH = 1200.0
 ROW = 17
@@ -40,13 +41,8 @@ class Node:
 
 def read_folded(path: Path) -> dict[tuple[str, ...], int]:
     """`a;b;c N` lines -> {(a, b, c): N}; lines that are not that are skipped."""
-    out: dict[tuple[str, ...], int] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            key = tuple(stack.split(";"))
-            out[key] = out.get(key, 0) + int(count)
-    return out
+    pairs = (line.rpartition(" ") for line in path.read_text(encoding="utf-8", errors="replace").splitlines())
+    return merge((tuple(stack.split(";")), int(count)) for stack, _, count in pairs if stack and count.isdigit())
 
 
 @dataclass
@@ -68,10 +64,7 @@ class FlameDiff:
         old = [{"key": f} for f in sorted({f for stack in base_stacks for f in stack})]
         renamed = {str(p.base["key"]): p.key for p in pair_rows(old, frames, base.sources, head.sources)
                    if p.matched_by == "source text" and p.base is not None}
-        moved: dict[tuple[str, ...], int] = {}
-        for stack, count in base_stacks.items():
-            key = tuple(renamed.get(f, f) for f in stack)
-            moved[key] = moved.get(key, 0) + count
+        moved = merge((tuple(renamed.get(f, f) for f in stack), count) for stack, count in base_stacks.items())
         return cls.from_stacks(moved, head_stacks, source=h.name)
 
     @classmethod
