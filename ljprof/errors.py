@@ -39,23 +39,23 @@ class ToolFailed(LjprofError):
     exit_code = 5
 
 
-class TargetFailed(LjprofError):
+class _RunKept(LjprofError):
+    """An error after which the run directory and its reports are kept (`run_dir`)."""
+
+    def __init__(self, message: str, run_dir: Path) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
+class TargetFailed(_RunKept):
     """The profiled target failed: it raised, exited with a code the profile does not expect,
     crashed, or was killed by the OOM killer or the timeout. Its run directory and reports are kept."""
 
     exit_code = 6
 
-    def __init__(self, message: str, run_dir: Path) -> None:
-        super().__init__(message)
-        self.run_dir = run_dir
 
-
-class BudgetBroken(LjprofError):
+class BudgetBroken(_RunKept):
     """The run ended well, but a budget of its profile (profiles.yml `budgets:`) is broken: the figure
     is over its limit, or worse than the baseline run by more than its regression. Reports are kept."""
 
     exit_code = 7
-
-    def __init__(self, message: str, run_dir: Path) -> None:
-        super().__init__(message)
-        self.run_dir = run_dir
