@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ljprof.docker_engine import BuildListener, BuildStep
+from ljprof.profilers.gc.report import FILE as GC_FILE
 from ljprof.reporting.units import format_kb
 
 
@@ -65,7 +66,7 @@ class RunStatus:
     the last look.
     """
 
-    GC_CSV = "gc.csv"
+    GC_CSV = GC_FILE
 
     def __init__(self, out: TextIO, duration: float | None, timeout: float, interactive: bool | None = None,
                  every: float = 10.0) -> None:
