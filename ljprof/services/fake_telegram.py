@@ -186,7 +186,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 loaded = json.loads(body) if body else {}
             except json.JSONDecodeError:
-                self.reply(400, error(400, "Bad Request: the body is not JSON"), urlsplit(self.path).path)
+                self.reply(400, error(400, "Bad Request: the body is not JSON"))
                 return
             params = loaded if isinstance(loaded, dict) else {}
         elif body:
@@ -201,9 +201,9 @@ class Handler(BaseHTTPRequestHandler):
             data.get("description")
         # logged before the answer goes out: whoever has the answer finds the request in the log
         self.server.log(f"{self.command} {masked(url.path)} -> {status} {count}")
-        self.reply(status, data, url.path)
+        self.reply(status, data)
 
-    def reply(self, status: int, data: dict[str, Any], path: str) -> None:
+    def reply(self, status: int, data: dict[str, Any]) -> None:
         body = json.dumps(data).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
