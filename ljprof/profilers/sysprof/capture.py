@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ljprof.profilers.base import Option
+from ljprof.profilers.memprof.format import SYMTAB_MAGIC
 from ljprof.profilers.sysprof.section import COUNTERS, FFNAMES, FILE, sysprof_section
-from ljprof.profilers.sysprof.stream import EPILOGUE, SYMTAB_MAGIC
+from ljprof.profilers.sysprof.stream import EPILOGUE
 from ljprof.reporting.model import RunDir, Section
 
 BUFFER = 4096  # sysprof's stream buffer: what a killed target loses at most (a second or so of samples)

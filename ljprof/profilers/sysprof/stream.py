@@ -28,11 +28,19 @@ from dataclasses import dataclass, field
 
 from ljprof.errors import ConfigError
 
-SYMTAB_MAGIC = b"ljs"
-SYMTAB_VERSION = 3
+# the symbol table that starts the file is the one memprof's files start with (src/lj_symtab.h)
+from ljprof.profilers.memprof.format import (
+    PROLOGUE_SIZE,
+    SYM_CFUNC,
+    SYM_LFUNC,
+    SYM_TRACE,
+    SYMTAB_MAGIC,
+    SYMTAB_VERSION,
+)
+from ljprof.profilers.memprof.format import SYM_FINAL_BIT as SYM_FINAL
+
 SYSPROF_MAGIC = b"ljp"
-SYSPROF_VERSION = 2
-PROLOGUE_SIZE = 7
+SYSPROF_VERSION = 2  # its samples' prologue is as long as the symbol table's (PROLOGUE_SIZE)
 
 # vmstates (src/lj_obj.h), as the sample header byte carries them
 VMSTATES = ("INTERP", "LFUNC", "FFUNC", "CFUNC", "GC", "EXIT", "RECORD", "OPT", "ASM", "TRACE")
@@ -41,7 +49,6 @@ GUEST_STATES = (LFUNC, FFUNC, CFUNC)
 EVENT_PROTO, EVENT_CFUNC, EVENT_TRACE = 10, 11, 12
 EPILOGUE = 0x80
 FRAME_LFUNC, FRAME_CFUNC, FRAME_FFUNC, FRAME_LUA_LAST = 1, 2, 3, 0x80
-SYM_LFUNC, SYM_CFUNC, SYM_TRACE, SYM_FINAL = 0, 1, 2, 0x80
 
 _U = rb"[\x80-\xff]*+[\x00-\x7f]"  # one ULEB128
 _ADDR = rb"[\x80-\xff]*+[\x01-\x7f]"  # a nonzero ULEB128 (a host frame; 0 ends the host stack)
