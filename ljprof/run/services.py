@@ -87,6 +87,12 @@ class Running:
         return fill(self.plan.service.address, self.port, self.dir_text)
 
     @property
+    def ready_text(self) -> str:
+        """What tells it is ready: `port 127.0.0.1:N` or `file PATH`."""
+        service = self.plan.service
+        return f"port 127.0.0.1:{self.port}" if service.ready == "port" else f"file {service.ready_file}"
+
+    @property
     def dir_text(self) -> str:
         return SERVICE_DIR if self.plan.service.image else str(self.folder)
 
@@ -153,7 +159,7 @@ class Services:
         """Until the service is ready; ServiceFailed (with its log's tail) if it exits or the timeout passes."""
         service = entry.plan.service
         deadline = entry.started + service.ready_timeout
-        what = f"port 127.0.0.1:{entry.port}" if service.ready == "port" else f"file {service.ready_file}"
+        what = entry.ready_text
         while True:
             if entry.is_ready():
                 entry.ready_s = round(time.monotonic() - entry.started, 3)
@@ -225,7 +231,7 @@ class Services:
                 "port": r.port,
                 "address": r.address,
                 "env_var": s.env_var or None,
-                "ready": f"port 127.0.0.1:{r.port}" if s.ready == "port" else f"file {s.ready_file}",
+                "ready": r.ready_text,
                 "ready_s": r.ready_s,
                 "state": "died" if died else "ran" if r.ready_s is not None else "not ready",
                 "exit_code": r.exit_code if died else None,
