@@ -229,9 +229,10 @@ def _source_of(frame: str, sources: SourceLines | None) -> str:
 
 
 def page_data(stacks: Stacks, *, sources: SourceLines | None = None, top: int = TOP_PAGE,
-              interned: Interned | None = None) -> Json:
+              interned: Interned | None = None, ranked: list[TopFrame] | None = None) -> Json:
     """What the flame page's script gets: frames interned, stacks as index lists with counts,
-    the top-functions rows, and the source line of each Lua frame the run kept."""
+    the top-functions rows (`ranked`, when the caller has top_frames(stacks, top) already), and the
+    source line of each Lua frame the run kept."""
     table = interned or intern(stacks)
     names = table.frames
     return {
@@ -240,7 +241,7 @@ def page_data(stacks: Stacks, *, sources: SourceLines | None = None, top: int = 
         "samples": total_samples(stacks),
         "source": {i: line for i, f in enumerate(names) if (line := _source_of(f, sources))},
         "top": [[t.frame, t.self, t.total, t.self_pct, t.total_pct, _source_of(t.frame, sources)]
-                for t in top_frames(stacks, top)],
+                for t in (ranked if ranked is not None else top_frames(stacks, top))],
     }
 
 
@@ -251,12 +252,13 @@ def _script_json(data: Any) -> str:
 
 
 def flame_page(stacks: Stacks, *, title: str, subtitle: str = "", sources: SourceLines | None = None,
-               interval_s: float | None = None, note: str = "", interned: Interned | None = None) -> str:
+               interval_s: float | None = None, note: str = "", interned: Interned | None = None,
+               ranked: list[TopFrame] | None = None) -> str:
     """A self-contained HTML page: the interactive flame graph (click to zoom, search that sums the
     matching share, hover for samples and percent, flame/icicle, left-heavy order, by line or by
     function) and the top-functions table (self %, total %, source line)."""
     e = html.escape
-    data = page_data(stacks, sources=sources, interned=interned)
+    data = page_data(stacks, sources=sources, interned=interned, ranked=ranked)
     data["interval_ms"] = interval_s * 1000 if interval_s else None
     return f"""<!doctype html>
 <html lang="en">
@@ -308,7 +310,8 @@ def stacks_section(name: str, stacks: Stacks, run: RunDir, *, title: str, interv
     page say "few samples: <few_reason>" (cpu: "the target was mostly off CPU")."""
     sources = run.sources()
     samples = total_samples(stacks)
-    top = top_frames(stacks, max(TOP_INDEX, TOP_SUMMARY))
+    ranked = top_frames(stacks, max(TOP_PAGE, TOP_INDEX, TOP_SUMMARY))  # once for the page and the rest
+    top = ranked[:max(TOP_INDEX, TOP_SUMMARY)]
     states = vm_states(stacks)
     few = samples < FEW_SAMPLES
     note = ""
@@ -329,7 +332,7 @@ def stacks_section(name: str, stacks: Stacks, run: RunDir, *, title: str, interv
     def write_page(out: Any) -> None:
         out.write(flame_page(stacks, title=title, subtitle=f"{run.profile} · run {run.run_id} · "
                              f"{samples:,} samples", sources=sources, interval_s=interval_s, note=note,
-                             interned=table))
+                             interned=table, ranked=ranked[:TOP_PAGE]))
 
     def write_folded(out: Any) -> None:
         out.write(folded(stacks))
