@@ -475,8 +475,7 @@ def budgets_of(run: Run, config_path: str | Path) -> tuple[Budget, ...]:
         config = load_config(config_path)
         if run.profile in config.profiles:
             return config.profiles[run.profile].budgets
-    manifest = json.loads((run.path / "manifest.json").read_text(encoding="utf-8"))
-    recorded = (manifest.get("config") or {}).get("budgets") or []
+    recorded = (run.dir.manifest.get("config") or {}).get("budgets") or []
     return tuple(Budget(**b) for b in recorded)
 
 

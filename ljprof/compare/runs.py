@@ -19,9 +19,16 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class Run:
-    path: Path
+    dir: RunDir  # its manifest, and its sources/ read when first asked for (matching moved lines)
     summary: Json
-    sources: SourceLines
+
+    @property
+    def path(self) -> Path:
+        return self.dir.path
+
+    @property
+    def sources(self) -> SourceLines:
+        return self.dir.sources()
 
     @classmethod
     def load(cls, path: Path) -> Run:
@@ -34,7 +41,7 @@ class Run:
             summary = dict(json.loads(file.read_text(encoding="utf-8")))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{file}: not valid JSON ({exc})") from None
-        return cls(path, summary, run.sources())
+        return cls(run, summary)
 
     @property
     def profile(self) -> str:
@@ -90,7 +97,7 @@ def resolve_pair(base: str | None, head: str, reports: Path) -> tuple[Path, Path
     head profile's run before the head."""
     head_dir = resolve(head, reports)
     if base is None:
-        profile = Run.load(head_dir).profile
+        profile = RunDir.load(head_dir).profile
         return resolve(profile, reports, before=head_dir), head_dir
     named_profile = not (Path(base) / "manifest.json").is_file() and "@" not in base
     if named_profile and (reports / base / head_dir.name).resolve() == head_dir:
