@@ -123,3 +123,14 @@ def test_memprof_and_snapshot_reports_decode_memprof_bin_once(tmp_path: Path, mo
     assert (first["allocated_at"], first["matched"]) == ("@bot.lua:68", 310)
     memprof = sections["memprof"]
     assert memprof.state == "complete" and memprof.summary_top["memprof"]["top_sites"][0]["location"] == "@bot.lua:68"
+
+
+def test_the_graph_root_option_finds_an_object_by_its_own_path() -> None:
+    """`graph: {root: PATH}` names an object by object_path: found by building each path once."""
+    from ljprof.profilers.snapshot.diff import find_object
+
+    end = read_snapshot(FIXTURES / "edge" / "snapshot-04.txt")
+    wanted = "local register in main chunk (@edge.lua:0) > upvalue sessions of register (@edge.lua:5)"
+    holder = find_object(end, wanted)
+    assert holder and object_path(end, holder) == wanted
+    assert find_object(end, wanted + " > nothing") == 0

@@ -104,10 +104,12 @@ def segment(snap: Snapshot, i: int, general: bool) -> str:
 
 
 class _Paths:
-    """Path patterns of objects of one snapshot, memoised (a holder's pattern serves all its entries)."""
+    """Path patterns of objects of one snapshot, memoised (a holder's pattern serves all its entries);
+    with `general` False, each object's own path, with its indices."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, general: bool = True) -> None:
         self.snap = snap
+        self.general = general
         self.memo: dict[int, tuple[str, ...]] = {0: ()}
 
     def pattern(self, i: int) -> tuple[str, ...]:
@@ -117,7 +119,7 @@ class _Paths:
             i = self.snap.parent[i]
         segs = self.memo[i]
         for j in reversed(chain):
-            segs = _append(segs, segment(self.snap, j, general=True))
+            segs = _append(segs, segment(self.snap, j, general=self.general))
             self.memo[j] = segs
         return segs
 
@@ -193,11 +195,11 @@ def _merge_keys(by_key: dict[tuple[tuple[str, ...], str], Group]) -> list[Group]
 
 def object_path(snap: Snapshot, i: int) -> str:
     """One object's own shortest path, with its indices (for the graph's root and the report)."""
-    segs: tuple[str, ...] = ()
-    chain = []
-    while i:
-        chain.append(i)
-        i = snap.parent[i]
-    for j in reversed(chain):
-        segs = _append(segs, segment(snap, j, general=False))
-    return path_text(segs)
+    return path_text(_Paths(snap, general=False).pattern(i))
+
+
+def find_object(snap: Snapshot, path: str) -> int:
+    """The first object whose own path (object_path) is `path`, else 0; each path is built once,
+    from its parent's."""
+    paths = _Paths(snap, general=False)
+    return next((i for i in range(1, snap.objects + 1) if path_text(paths.pattern(i)) == path), 0)

@@ -18,7 +18,7 @@ from ljprof.errors import ConfigError
 from ljprof.profilers.memprof.model import Location
 from ljprof.profilers.memprof.section import decoded
 from ljprof.profilers.snapshot import graph
-from ljprof.profilers.snapshot.diff import Diff, Group, diff, object_path
+from ljprof.profilers.snapshot.diff import Diff, Group, diff, find_object
 from ljprof.profilers.snapshot.parse import Snapshot, SnapshotError, no_gc, read_edges, read_snapshot
 from ljprof.reporting.model import Json, Page, RunDir, Section
 from ljprof.reporting.page import asset
@@ -161,7 +161,7 @@ def _picture(d: Diff, opts: Mapping[str, Any]) -> graph.Picture | None:
     root = 0
     wanted = str(opts.get("root") or "")
     if wanted:
-        root = next((i for i in range(1, later.objects + 1) if object_path(later, i) == wanted), 0)
+        root = find_object(later, wanted)
     if not root and d.groups:
         root = d.groups[0].holder
     if not root:
