@@ -65,7 +65,7 @@ def pair_rows(base: Sequence[Row], head: Sequence[Row], base_sources: SourceLine
         before = source_of(key, base_sources)
         if key in by_key and key not in used and (text == before or not text or not before):
             used.add(key)
-            pairs.append(Pair(by_key[key], row, "location", source_of(key, head_sources)))
+            pairs.append(Pair(by_key[key], row, "location", text))
         else:
             pairs.append(None)
             unpaired.append(len(pairs) - 1)
