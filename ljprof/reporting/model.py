@@ -163,6 +163,11 @@ class RunDir:
         return self.memo("sources", lambda: SourceLines.from_folder(self.path / "sources",
                                                                     str(self.manifest.get("cwd", "."))))
 
+    def profiler_options(self, name: str) -> Json:
+        """A profiler's options as the run's manifest recorded them ({} when it has none)."""
+        profilers = (self.manifest.get("config") or {}).get("profilers") or {}
+        return dict(profilers.get(name) or {})
+
     def events(self) -> list[Json]:
         """The harness's timeline: begin, start/stop of profilers, marks, end (t on the harness clock)."""
         return list(self.manifest.get("timeline", []))

@@ -57,7 +57,7 @@ class SnapshotProfiler:
         return {"present": bool(files), "snapshots": len(files), "complete": complete}
 
     def report(self, run: RunDir) -> Section:
-        options = run.manifest.get("config", {}).get("profilers", {}).get(self.name) or {}
+        options = run.profiler_options(self.name)
         return snapshot_section(run, options)
 
 

@@ -14,7 +14,6 @@ SIGKILL or the timeout), keeps every flushed sample, and points to `cpu`.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -36,11 +35,6 @@ def parse_counters(text: str) -> dict[str, int]:
         if value.strip().isdigit():
             out[key] = int(value)
     return out
-
-
-def _options(run: RunDir) -> Mapping[str, Any]:
-    profilers = (run.manifest.get("config") or {}).get("profilers") or {}
-    return profilers.get("sysprof") or {}
 
 
 def _switched(run: RunDir) -> tuple[bool, bool, str]:
@@ -73,7 +67,7 @@ def _death(run: RunDir) -> str:
 
 
 def sysprof_section(run: RunDir) -> Section:
-    options = _options(run)
+    options = run.profiler_options("sysprof")
     mode = str(options.get("mode", "L"))
     interval = options.get("interval")
     interval_s = float(interval) if isinstance(interval, (int, float)) else None
