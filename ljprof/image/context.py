@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 from typing import IO
 
-from ljprof.image.plan import CONTEXT_FILES, LOCAL_SOURCE_DIR, LOOM_FILES, LOOM_SOURCE_DIR, BuildPlan
+from ljprof.image.plan import CONTEXT_FILES, LOCAL_SOURCE_DIR, LOOM_SOURCE_DIR, BuildPlan, iter_loom_files
 
 PLACEHOLDER = "NO-LOCAL-SOURCE"  # the file luajit-src/ (loom-src/) holds when LuaJIT (loom) has no local source
 PLACEHOLDER_TEXT = b"No local source in this build: see LUAJIT_GIT, LOOM_FROM and LOOM_GIT.\n"
@@ -28,7 +28,7 @@ def _members(plan: BuildPlan) -> list[tuple[str, Path | None]]:
     if loom is None:
         members.append((f"{LOOM_SOURCE_DIR}/{PLACEHOLDER}", None))
     else:
-        members.extend((f"{LOOM_SOURCE_DIR}/{name}", loom / name) for name in LOOM_FILES if (loom / name).is_file())
+        members.extend((f"{LOOM_SOURCE_DIR}/{name}", path) for name, path in iter_loom_files(loom))
     if plan.local_source is None:
         members.append((f"{LOCAL_SOURCE_DIR}/{PLACEHOLDER}", None))
         return members

@@ -282,9 +282,8 @@ def plan_build(recipe: ImageRecipe, overrides: Overrides, package_root: Path = P
             _hash_file(digest, f"{LOCAL_SOURCE_DIR}/{name}", path)
     loom_local = recipe.loom.path if recipe.loom is not None else None
     if loom_local is not None:
-        for name in LOOM_FILES:
-            if (loom_local / name).is_file():
-                _hash_file(digest, f"{LOOM_SOURCE_DIR}/{name}", loom_local / name)
+        for name, path in iter_loom_files(loom_local):
+            _hash_file(digest, f"{LOOM_SOURCE_DIR}/{name}", path)
     content_hash = digest.hexdigest()
     args["LJPROF_IMAGE_HASH"] = content_hash
 
@@ -311,6 +310,13 @@ def _hash_file(digest: hashlib._Hash, name: str, path: Path) -> None:
     executable = "x" if os.access(path, os.X_OK) else "-"
     digest.update(f"file {name} {executable} {len(data)}\0".encode())
     digest.update(data)
+
+
+def iter_loom_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """(name, path) of the LOOM_FILES a loom checkout has: what the build context takes and the hash covers."""
+    for name in LOOM_FILES:
+        if (root / name).is_file():
+            yield name, root / name
 
 
 def iter_source_files(root: Path) -> Iterator[tuple[str, Path]]:
