@@ -302,12 +302,12 @@ def start_service(client: docker.DockerClient, image: str, command: list[str], e
         raise DockerUnavailable(f"the service's image {image} is not here\n  hint: docker pull {image}, "
                                 "or build it") from None
     except docker.errors.APIError as exc:
-        raise DockerUnavailable(f"the Docker engine refused the service: {exc.explanation or exc}") from None
+        raise DockerUnavailable(f"the Docker engine refused the service: {reason(exc)}") from None
     try:
         c.start()
     except docker.errors.APIError as exc:
         c.remove(force=True)
-        raise DockerUnavailable(f"the Docker engine refused the service: {exc.explanation or exc}") from None
+        raise DockerUnavailable(f"the Docker engine refused the service: {reason(exc)}") from None
     return c
 
 
